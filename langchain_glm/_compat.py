@@ -1,0 +1,176 @@
+"""The `zhipuai` content-block translator, registered with langchain-core on import.
+
+langchain-core derives `message.content_blocks` (and `output_version="v1"`
+content) from a translator chosen by `response_metadata["model_provider"]`
+(langchain-contract §2.1). Ours yields, in order: one `reasoning` block, GLM
+web-search results as `server_tool_call` / `server_tool_result` blocks, the
+text, then tool calls.
+
+Streamed blocks carry stable string indexes (`"lc_glm_reasoning"`,
+`"lc_glm_text"`, `"lc_glm_tool_<i>"`, ...), so chunks of one block merge and a
+tool call's GLM index can never collide with the text block's position.
+
+Whitespace-only text in a *finished* message (GLM sends a blank line as the content
+of many tool-call turns, glm-api §8.1 quirk 4) is not a text block; it stays in
+`message.content`, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, cast
+
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import content as types
+from langchain_core.messages.block_translators import register_translator
+
+from langchain_glm._convert import PROVIDER
+
+_WEB_SEARCH = "web_search"
+
+
+def translate_content(message: AIMessage) -> list[types.ContentBlock]:
+    """Standard content blocks of a complete GLM message.
+
+    Args:
+        message: A message produced by `ChatGLM`.
+
+    Returns:
+        Reasoning, web-search, text and tool-call blocks, in that order.
+    """
+    return _blocks(message, streaming=False, finished=True)
+
+
+def translate_content_chunk(message: AIMessageChunk) -> list[types.ContentBlock]:
+    """Standard content blocks of a streamed GLM chunk (or of an aggregate of chunks).
+
+    Args:
+        message: A chunk produced by `ChatGLM.stream`, or several added together.
+
+    Returns:
+        The chunk's blocks, each with a stable index.
+    """
+    finished = message.chunk_position == "last" or "finish_reason" in message.response_metadata
+    return _blocks(message, streaming=message.chunk_position != "last", finished=finished)
+
+
+def _blocks(message: AIMessage, *, streaming: bool, finished: bool) -> list[types.ContentBlock]:
+    """Build the block list shared by both translators."""
+    blocks: list[types.ContentBlock] = []
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        blocks.append(
+            _indexed({"type": "reasoning", "reasoning": reasoning}, "reasoning", streaming)
+        )
+    blocks.extend(
+        web_search_blocks(message.response_metadata.get(_WEB_SEARCH), streaming=streaming)
+    )
+    blocks.extend(_content_blocks(message.content, streaming=streaming, finished=finished))
+    if streaming and isinstance(message, AIMessageChunk):
+        blocks.extend(_tool_call_chunk_blocks(message))
+        return blocks
+    blocks.extend(
+        _block(type="tool_call", id=call["id"], name=call["name"], args=call["args"])
+        for call in message.tool_calls
+    )
+    blocks.extend(
+        _block(
+            type="invalid_tool_call",
+            id=bad["id"],
+            name=bad["name"],
+            args=bad["args"],
+            error=bad["error"],
+        )
+        for bad in message.invalid_tool_calls
+    )
+    return blocks
+
+
+def _tool_call_chunk_blocks(message: AIMessageChunk) -> list[types.ContentBlock]:
+    """Streamed tool-call deltas, indexed so they never collide with other blocks."""
+    blocks: list[types.ContentBlock] = []
+    for chunk in message.tool_call_chunks:
+        block = _block(
+            type="tool_call_chunk", id=chunk["id"], name=chunk["name"], args=chunk["args"]
+        )
+        blocks.append(_indexed(block, f"tool_{chunk['index']}", streaming=True))
+    return blocks
+
+
+def _content_blocks(
+    content: str | list[Any], *, streaming: bool, finished: bool
+) -> list[types.ContentBlock]:
+    """Text blocks from `content` (string, or a list that may already hold blocks)."""
+    if isinstance(content, str):
+        if not content or (finished and content.isspace()):
+            return []
+        return [_indexed({"type": "text", "text": content}, "text", streaming)]
+    blocks: list[types.ContentBlock] = []
+    for item in content:
+        if isinstance(item, str):
+            if item and not (finished and item.isspace()):
+                blocks.append(_block(type="text", text=item))
+        elif isinstance(item, dict) and item.get("type") in types.KNOWN_BLOCK_TYPES:
+            blocks.append(cast("types.ContentBlock", item))
+        else:
+            blocks.append(_block(type="non_standard", value=item))
+    return blocks
+
+
+def web_search_blocks(results: Any, *, streaming: bool = False) -> list[types.ContentBlock]:
+    """Turn GLM's `web_search` results into one server tool call and its result.
+
+    Args:
+        results: The response's `web_search` list (title, content, link, media, ...).
+        streaming: Whether to give the blocks stable stream indexes.
+
+    Returns:
+        `[server_tool_call, server_tool_result]`, or `[]` when there are no results.
+    """
+    if not results:
+        return []
+    call_id = "web_search"
+    call = _block(type="server_tool_call", id=call_id, name=_WEB_SEARCH, args={})
+    result = _block(
+        type="server_tool_result", tool_call_id=call_id, status="success", output=results
+    )
+    return [
+        _indexed(call, "web_search_call", streaming),
+        _indexed(result, "web_search_result", streaming),
+    ]
+
+
+def _block(**fields: Any) -> types.ContentBlock:
+    """A content block from its fields (the core TypedDicts list optional keys as required)."""
+    return cast("types.ContentBlock", fields)
+
+
+def _indexed(block: Any, name: str, streaming: bool) -> types.ContentBlock:
+    """Give a streamed block its stable string index."""
+    if streaming:
+        block["index"] = f"lc_glm_{name}"
+    return cast("types.ContentBlock", block)
+
+
+def register_serializable(path: tuple[str, ...]) -> None:
+    """Let `load(..., allowed_objects="all")` revive a ChatGLM serialized with `dumpd`.
+
+    langchain-core 1.8 admits under `"all"` only the classes listed in its own
+    serialization mapping, and offers no public registration call; this adds our
+    class path to that mapping (and to the cached allowlist, if already built).
+    Passing `allowed_objects=[ChatGLM]` to `load` works without this.
+
+    Args:
+        path: The class path, e.g. `("langchain_glm", "chat_models", "ChatGLM")`.
+    """
+    load_module = importlib.import_module("langchain_core.load.load")
+    mappings = getattr(load_module, "ALL_SERIALIZABLE_MAPPINGS", None)
+    if isinstance(mappings, dict):
+        mappings[path] = path
+    cache = getattr(load_module, "_default_class_paths_cache", None)
+    if isinstance(cache, dict) and isinstance(cache.get("all"), set):
+        cache["all"].add(path)
+
+
+register_translator(PROVIDER, translate_content, translate_content_chunk)
+register_serializable(("langchain_glm", "chat_models", "ChatGLM"))
