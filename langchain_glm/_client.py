@@ -1,0 +1,316 @@
+"""GLMClient: the only module that does network I/O (sync and async twins over httpx).
+
+Every decision (headers, error mapping, retry delays, frame decoding) lives in shared helpers;
+the twins `post`/`apost`, `stream`/`astream` and `_open`/`_aopen` differ only by async/await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
+
+from langchain_glm._errors import (
+    GLMAPIError,
+    GLMAuthenticationError,
+    GLMConnectionError,
+    GLMError,
+    error_from_payload,
+    error_from_response,
+    error_from_transport,
+    excerpt,
+)
+from langchain_glm._jwt import cached_jwt
+from langchain_glm._retry import RetryPolicy
+from langchain_glm._version import __version__
+
+_LOG = logging.getLogger("langchain_glm")
+_NO_KEY = "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key="
+_TimeoutKey = tuple[float | None, float | None, float | None, float | None]
+_async_pools: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[_TimeoutKey, httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def _timeout_key(timeout: float | httpx.Timeout | None) -> _TimeoutKey:
+    """Turn a timeout setting into a hashable (connect, read, write, pool) tuple."""
+    t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    return (t.connect, t.read, t.write, t.pool)
+
+
+def _make_timeout(key: _TimeoutKey) -> httpx.Timeout:
+    """Rebuild an `httpx.Timeout` from its tuple."""
+    return httpx.Timeout(connect=key[0], read=key[1], write=key[2], pool=key[3])
+
+
+@functools.cache
+def _shared_client(key: _TimeoutKey, pid: int) -> httpx.Client:
+    """One sync connection pool per process (`pid` makes it fork safe) and timeout config."""
+    return httpx.Client(timeout=_make_timeout(key))
+
+
+def _shared_async_client(key: _TimeoutKey) -> httpx.AsyncClient:
+    """One async connection pool per running event loop and timeout config."""
+    for closed in [loop for loop in _async_pools if loop.is_closed()]:
+        del _async_pools[closed]
+    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    if key not in pools:
+        pools[key] = httpx.AsyncClient(timeout=_make_timeout(key))
+    return pools[key]
+
+
+def decode_frame(event: str, data: str) -> dict[str, Any] | None:
+    """Decode one SSE event into a chunk dict; None means `[DONE]` (stop reading).
+
+    Args:
+        event: The SSE event name ("message" when the frame has no `event:` line).
+        data: The SSE data, normally one JSON object.
+
+    Returns:
+        The decoded frame, or None for the `[DONE]` sentinel.
+
+    Raises:
+        GLMError: Mapped from an `event: error` frame or a frame with a top-level `error`.
+        GLMAPIError: If the frame is not a JSON object.
+    """
+    if data.strip() == "[DONE]":
+        return None
+    try:
+        frame = json.loads(data)
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict):
+        msg = f"malformed stream frame: {excerpt(data)}"
+        raise GLMAPIError(msg)
+    if event == "error" or frame.get("error"):
+        raise error_from_payload(frame)
+    return frame
+
+
+def _parse_body(response: httpx.Response, body: bytes) -> dict[str, Any]:
+    """Decode a successful non-stream body, raising for non-JSON or an embedded error."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        msg = f"response body is not a JSON object: {excerpt(body)}"
+        raise GLMAPIError(msg, status_code=response.status_code)
+    if data.get("error"):
+        raise error_from_payload(data, response.status_code)
+    return data
+
+
+class _FrameReader:
+    """Per-stream state shared by both stream twins: counts frames, checks the ending.
+
+    Attributes:
+        count: Frames decoded so far.
+        finished: Whether any frame so far carried `choices[0].finish_reason` (a usage-only
+            frame may follow the finish frame).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.finished = False
+
+    def read(self, sse: ServerSentEvent) -> dict[str, Any] | None:
+        """Decode one event and remember whether it carried a finish_reason."""
+        frame = decode_frame(sse.event, sse.data)
+        if frame is not None:
+            self.count += 1
+            choices = frame.get("choices")
+            first = choices[0] if isinstance(choices, list) and choices else None
+            self.finished |= isinstance(first, dict) and bool(first.get("finish_reason"))
+        return frame
+
+    def end(self) -> None:
+        """Called at EOF without `[DONE]`: fine after a finish_reason, else a cut connection."""
+        if not self.finished:
+            msg = f"stream ended after {self.count} frames without [DONE]"
+            raise GLMConnectionError(msg)
+
+
+class GLMClient:
+    """Minimal GLM chat-completions client with retries; no LangChain imports, no I/O in init.
+
+    Args:
+        base_url: API root, e.g. "https://api.z.ai/api/paas/v4".
+        api_key: Bearer key (or "<id>.<secret>" when `jwt_auth`); checked at request time.
+        timeout: Seconds or an `httpx.Timeout`, applied to every request.
+        max_retries: Retries for failures while opening a request (ignored if `retry_policy`).
+        default_headers: Extra headers sent with every request.
+        http_client: Sync httpx client to use as given (never closed by us).
+        http_async_client: Async httpx client to use as given (never closed by us).
+        jwt_auth: Sign a short-lived JWT from the key instead of sending the key itself.
+        retry_policy: Full retry settings; defaults to `RetryPolicy(max_retries=max_retries)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        timeout: float | httpx.Timeout | None = 60.0,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        http_async_client: httpx.AsyncClient | None = None,
+        jwt_auth: bool = False,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        """Full chat-completions endpoint URL."""
+        self._api_key = (api_key or "").strip()
+        self._timeout = _timeout_key(timeout)
+        self._default_headers = dict(default_headers or {})
+        self._http_client = http_client
+        self._http_async_client = http_async_client
+        self._jwt_auth = jwt_auth
+        self._policy = retry_policy or RetryPolicy(max_retries=max_retries)
+
+    def __repr__(self) -> str:
+        return f"GLMClient(url={self.url!r}, jwt_auth={self._jwt_auth})"
+
+    def sync_http_client(self) -> httpx.Client:
+        """Return the injected sync client, or the process-wide shared one for this timeout."""
+        return self._http_client or _shared_client(self._timeout, os.getpid())
+
+    def async_http_client(self) -> httpx.AsyncClient:
+        """Return the injected async client, or the shared one for the running event loop."""
+        return self._http_async_client or _shared_async_client(self._timeout)
+
+    def _request(
+        self, client: httpx.Client | httpx.AsyncClient, payload: dict[str, Any], *, stream: bool
+    ) -> httpx.Request:
+        """Build the POST; raises `GLMAuthenticationError` (before any I/O) without a key."""
+        if not self._api_key:
+            raise GLMAuthenticationError(_NO_KEY)
+        token = cached_jwt(self._api_key) if self._jwt_auth else self._api_key
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
+            "User-Agent": f"langchain-glm/{__version__}",
+            **self._default_headers,
+            "Authorization": f"Bearer {token}",
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        timeout = _make_timeout(self._timeout)
+        return client.build_request(
+            "POST", self.url, headers=headers, content=body, timeout=timeout
+        )
+
+    def _delay_or_raise(self, error: GLMError, attempt: int) -> float:
+        """Ask the policy for the next delay; raise `error` when it says give up."""
+        delay = self._policy.next_delay(error, attempt)
+        if delay is None:
+            raise error
+        _LOG.debug("GLM request failed (%s); retry %d in %.3fs", error, attempt + 1, delay)
+        return delay
+
+    def _open(self, client: httpx.Client, request: httpx.Request) -> httpx.Response:
+        """Send until a 2xx status line arrives, retrying per policy; body not yet read."""
+        attempt = 0
+        while True:
+            try:
+                response = client.send(request, stream=True)
+                _LOG.debug("POST %s -> HTTP %d", request.url, response.status_code)
+                if response.is_success:
+                    return response
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
+                error = error_from_response(response.status_code, body, response.headers)
+            except httpx.TransportError as exc:
+                error = error_from_transport(exc)
+            time.sleep(self._delay_or_raise(error, attempt))
+            attempt += 1
+
+    async def _aopen(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+        """Async twin of `_open`."""
+        attempt = 0
+        while True:
+            try:
+                response = await client.send(request, stream=True)
+                _LOG.debug("POST %s -> HTTP %d", request.url, response.status_code)
+                if response.is_success:
+                    return response
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+                error = error_from_response(response.status_code, body, response.headers)
+            except httpx.TransportError as exc:
+                error = error_from_transport(exc)
+            await asyncio.sleep(self._delay_or_raise(error, attempt))
+            attempt += 1
+
+    def post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a non-stream request and return the decoded JSON body."""
+        client = self.sync_http_client()
+        response = self._open(client, self._request(client, payload, stream=False))
+        try:
+            body = response.read()
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        finally:
+            response.close()
+        return _parse_body(response, body)
+
+    async def apost(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Async twin of `post`."""
+        client = self.async_http_client()
+        response = await self._aopen(client, self._request(client, payload, stream=False))
+        try:
+            body = await response.aread()
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        finally:
+            await response.aclose()
+        return _parse_body(response, body)
+
+    def stream(self, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Send a stream request and yield decoded chunk dicts until `[DONE]`; never re-sent."""
+        client = self.sync_http_client()
+        response = self._open(client, self._request(client, payload, stream=True))
+        reader = _FrameReader()
+        try:
+            for sse in EventSource(response).iter_sse():
+                if (frame := reader.read(sse)) is None:
+                    return
+                yield frame
+        except SSEError as exc:  # subclasses httpx.TransportError, so it goes first
+            raise GLMAPIError(str(exc), status_code=response.status_code) from exc
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        finally:
+            response.close()
+        reader.end()
+
+    async def astream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Async twin of `stream`."""
+        client = self.async_http_client()
+        response = await self._aopen(client, self._request(client, payload, stream=True))
+        reader = _FrameReader()
+        try:
+            async for sse in EventSource(response).aiter_sse():
+                if (frame := reader.read(sse)) is None:
+                    return
+                yield frame
+        except SSEError as exc:  # subclasses httpx.TransportError, so it goes first
+            raise GLMAPIError(str(exc), status_code=response.status_code) from exc
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        finally:
+            await response.aclose()
+        reader.end()
