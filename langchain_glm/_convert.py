@@ -487,15 +487,14 @@ def forced_tool_name(tool_choice: Any, tools: Sequence[Mapping[str, Any]]) -> st
     Returns:
         `"*"` when any tool must be called, a tool name when that one must be, else None.
     """
+    if isinstance(tool_choice, dict):
+        function = tool_choice.get("function") or {}
+        return str(function.get("name") or tool_choice.get("name") or "*")
     if tool_choice in (None, False, "auto", "none"):
         return None
     if tool_choice is True or tool_choice in _FORCING_CHOICES:
         names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
         return names[0] if len(names) == 1 else "*"
-    if isinstance(tool_choice, dict):
-        return str(
-            (tool_choice.get("function") or {}).get("name") or tool_choice.get("name") or "*"
-        )
     return str(tool_choice)
 
 
