@@ -1,0 +1,55 @@
+"""Run the GLM test server standalone: ``python -m langchain_glm.testing --port 8000``.
+
+For notebooks and demos. Serves the deterministic default reply until Ctrl-C. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+from collections.abc import Sequence
+
+from langchain_glm.testing._server import LOOPBACK_HOSTS, GLMServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Build the command-line parser.
+
+    Returns:
+        The parser.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m langchain_glm.testing",
+        description="Local GLM-compatible test server (loopback only, never for production).",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one")
+    parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1, localhost or ::1")
+    parser.add_argument("--api-key", default=None, help="accept only this key (default: any)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the server, print its base URL and serve until interrupted.
+
+    Args:
+        argv: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.host not in LOOPBACK_HOSTS:
+        parser.error(f"refusing to listen on {args.host!r}: this test server is loopback only")
+    with GLMServer(port=args.port, host=args.host, api_key=args.api_key) as server:
+        print(f"GLM test server listening on {server.base_url}", flush=True)
+        print("Test tool only, not for production. Press Ctrl-C to stop.", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
