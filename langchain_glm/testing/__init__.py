@@ -64,6 +64,8 @@ With nothing queued the server answers deterministically, quoting the last user 
   ``cut_after=N`` (drop the connection after N frames), ``disconnect=True``,
   ``stream_error={"code": "1305", "message": ...}`` (an in-stream error frame),
   ``malformed_after=N`` (a broken JSON frame).
+- ``glm_server.reply_raw(body)`` serves a body byte for byte, e.g. a capture of the real
+  service (SSE frames or a JSON document).
 - ``glm_server.script(fn)`` answers every request with ``fn(request)`` (a `Reply` or
   `ErrorReply`) while the queue is empty.
 - ``glm_server.requests`` lists every request (``.method``, ``.path``, ``.headers`` with
@@ -83,15 +85,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from langchain_glm.testing._replies import ErrorReply, RecordedRequest, Reply, Script
+    from langchain_glm.testing._replies import ErrorReply, RawReply, RecordedRequest, Reply, Script
     from langchain_glm.testing._server import DEFAULT_MODELS, GLMServer
 
-__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMServer", "RecordedRequest", "Reply", "Script"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "ErrorReply",
+    "GLMServer",
+    "RawReply",
+    "RecordedRequest",
+    "Reply",
+    "Script",
+]
 
 _HOMES = {
     "DEFAULT_MODELS": "langchain_glm.testing._server",
     "GLMServer": "langchain_glm.testing._server",
     "ErrorReply": "langchain_glm.testing._replies",
+    "RawReply": "langchain_glm.testing._replies",
     "RecordedRequest": "langchain_glm.testing._replies",
     "Reply": "langchain_glm.testing._replies",
     "Script": "langchain_glm.testing._replies",

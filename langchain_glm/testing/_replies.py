@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ErrorReply", "RecordedRequest", "Reply", "Script", "default_reply"]
+__all__ = ["ErrorReply", "RawReply", "RecordedRequest", "Reply", "Script", "default_reply"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,28 @@ class ErrorReply:
 
 
 @dataclass(frozen=True)
+class RawReply:
+    """A response body served byte for byte, e.g. a capture recorded from the real service.
+
+    Use it to replay what GLM actually sent (a JSON body, or SSE frames ending in
+    ``data: [DONE]``); it is served as given, whatever the request asked for.
+    """
+
+    body: bytes
+    """The exact response body."""
+
+    status: int = 200
+    """HTTP status."""
+
+    content_type: str | None = None
+    """``Content-Type``; ``None`` picks GLM's SSE type when the body starts with ``data:``,
+    else GLM's JSON type."""
+
+    delay_before_headers: float = 0.0
+    """Seconds to wait before sending the status line."""
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     """One HTTP request as the server received it."""
 
@@ -151,7 +173,7 @@ class RecordedRequest:
     """The query string, without ``?``."""
 
 
-Script = Callable[[RecordedRequest], Reply | ErrorReply]
+Script = Callable[[RecordedRequest], "Reply | ErrorReply | RawReply"]
 """A function deciding the reply from the recorded request."""
 
 

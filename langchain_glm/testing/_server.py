@@ -23,7 +23,14 @@ from langchain_glm.testing._http import (
     reason,
     response_head,
 )
-from langchain_glm.testing._replies import ErrorReply, RecordedRequest, Reply, Script, default_reply
+from langchain_glm.testing._replies import (
+    ErrorReply,
+    RawReply,
+    RecordedRequest,
+    Reply,
+    Script,
+    default_reply,
+)
 from langchain_glm.testing._validate import check_auth, check_body
 from langchain_glm.testing._wire import (
     Turn,
@@ -64,7 +71,8 @@ LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::
 
 _JSON = "application/json; charset=UTF-8"
 _SSE = "text/event-stream;charset=UTF-8"
-_Queued = Reply | ErrorReply | Script
+_Answer = Reply | ErrorReply | RawReply
+_Queued = _Answer | Script
 
 
 def _seconds(value: float) -> str:
@@ -307,7 +315,34 @@ class GLMServer:
         self.enqueue(*[error] * times)
         return error
 
-    def enqueue(self, *items: Reply | ErrorReply | Script) -> None:
+    def reply_raw(
+        self,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        content_type: str | None = None,
+        times: int = 1,
+    ) -> RawReply:
+        """Queue a response body served byte for byte (replay a real capture).
+
+        Args:
+            body: The exact body (str is UTF-8 encoded): a JSON document, or SSE frames.
+            status: HTTP status.
+            content_type: ``Content-Type``; by default SSE when the body starts with ``data:``.
+            times: Queue it this many times.
+
+        Returns:
+            The queued raw reply.
+        """
+        raw = RawReply(
+            body=body.encode() if isinstance(body, str) else body,
+            status=status,
+            content_type=content_type,
+        )
+        self.enqueue(*[raw] * times)
+        return raw
+
+    def enqueue(self, *items: _Queued) -> None:
         """Queue prepared replies, error replies or one-shot scripts, served in order.
 
         Args:
@@ -492,6 +527,8 @@ class GLMServer:
             await asyncio.sleep(answer.delay_before_headers)
         if isinstance(answer, ErrorReply):
             return await self._send_error(writer, answer, keep_alive)
+        if isinstance(answer, RawReply):
+            return await self._send_raw(writer, answer, keep_alive)
         if answer.disconnect:
             return False
         return await self._send_reply(
@@ -500,7 +537,7 @@ class GLMServer:
 
     # -------------------------------------------------------------------------- deciding
 
-    def _decide(self, recorded: RecordedRequest) -> Reply | ErrorReply:
+    def _decide(self, recorded: RecordedRequest) -> _Answer:
         """Route, authenticate and validate a request, then pick its scripted reply.
 
         Args:
@@ -520,7 +557,7 @@ class GLMServer:
             error = ErrorReply(400, "1210")
         return error or self._next_reply(recorded)
 
-    def _next_reply(self, recorded: RecordedRequest) -> Reply | ErrorReply:
+    def _next_reply(self, recorded: RecordedRequest) -> _Answer:
         """Take the next queued item, else the script, else the default reply.
 
         Args:
@@ -533,11 +570,11 @@ class GLMServer:
             item = self._queue.popleft() if self._queue else self._script
         if item is None:
             return default_reply(recorded)
-        if isinstance(item, (Reply, ErrorReply)):
+        if isinstance(item, (Reply, ErrorReply, RawReply)):
             return item
         try:
             answer = item(recorded)
-            if not isinstance(answer, (Reply, ErrorReply)):
+            if not isinstance(answer, (Reply, ErrorReply, RawReply)):
                 raise TypeError(f"script returned {answer!r}, not a Reply or ErrorReply")
         except Exception as exc:
             with self._lock:
@@ -567,6 +604,24 @@ class GLMServer:
             headers["Retry-After"] = _seconds(e.retry_after)
         headers.update(e.headers or {})
         writer.write(response_head(e.status, headers, keep_alive=keep) + body)
+        await writer.drain()
+        return keep
+
+    @staticmethod
+    async def _send_raw(writer: asyncio.StreamWriter, raw: RawReply, keep: bool) -> bool:
+        """Send a raw body as given.
+
+        Args:
+            writer: The connection's writer.
+            raw: The raw reply.
+            keep: Whether the client allows keep-alive.
+
+        Returns:
+            Whether the connection can serve another request.
+        """
+        ctype = raw.content_type or (_SSE if raw.body.lstrip().startswith(b"data:") else _JSON)
+        headers = {"Content-Type": ctype, "Content-Length": str(len(raw.body))}
+        writer.write(response_head(raw.status, headers, keep_alive=keep) + raw.body)
         await writer.drain()
         return keep
 
