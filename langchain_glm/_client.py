@@ -7,6 +7,8 @@ the twins `post`/`apost`, `stream`/`astream` and `_open`/`_aopen` differ only by
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import functools
 import json
 import logging
@@ -36,9 +38,11 @@ from langchain_glm._version import __version__
 _LOG = logging.getLogger("langchain_glm")
 _NO_KEY = "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key="
 _TimeoutKey = tuple[float | None, float | None, float | None, float | None]
-_async_pools: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[_TimeoutKey, httpx.AsyncClient]
-] = weakref.WeakKeyDictionary()
+_LoopPools = tuple[dict[_TimeoutKey, httpx.AsyncClient], AsyncIterator[None]]
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per event loop: its pools, and the parked generator that closes them with the loop."""
 
 
 def _timeout_key(timeout: float | httpx.Timeout | None) -> _TimeoutKey:
@@ -55,14 +59,49 @@ def _make_timeout(key: _TimeoutKey) -> httpx.Timeout:
 @functools.cache
 def _shared_client(key: _TimeoutKey, pid: int) -> httpx.Client:
     """One sync connection pool per process (`pid` makes it fork safe) and timeout config."""
-    return httpx.Client(timeout=_make_timeout(key))
+    client = httpx.Client(timeout=_make_timeout(key))
+    atexit.register(client.close)
+    return client
+
+
+async def _close_pools_with_loop(
+    pools: dict[_TimeoutKey, httpx.AsyncClient],
+) -> AsyncIterator[None]:
+    """Close a loop's pools when the loop shuts down.
+
+    This async generator is started once per event loop and parked at its `yield`. Event
+    loops track started async generators and close them on shutdown (`asyncio.run` and
+    `asyncio.Runner` call `loop.shutdown_asyncgens()`), which runs the `finally` inside the
+    still-running loop, so connections are closed cleanly instead of leaking sockets.
+    """
+    try:
+        yield
+    finally:
+        clients = list(pools.values())
+        pools.clear()
+        for client in clients:
+            await client.aclose()
+
+
+def _start(closer: AsyncIterator[None]) -> None:
+    """Run a fresh async generator up to its first `yield` (no awaits before it)."""
+    step = closer.__anext__()
+    with contextlib.suppress(StopIteration):
+        step.send(None)  # type: ignore[attr-defined]
 
 
 def _shared_async_client(key: _TimeoutKey) -> httpx.AsyncClient:
     """One async connection pool per running event loop and timeout config."""
-    for closed in [loop for loop in _async_pools if loop.is_closed()]:
-        del _async_pools[closed]
-    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    loop = asyncio.get_running_loop()
+    entry = _async_pools.get(loop)
+    if entry is None:
+        for closed in [other for other in _async_pools if other.is_closed()]:
+            del _async_pools[closed]
+        pools: dict[_TimeoutKey, httpx.AsyncClient] = {}
+        closer = _close_pools_with_loop(pools)
+        _start(closer)
+        entry = _async_pools[loop] = (pools, closer)
+    pools = entry[0]
     if key not in pools:
         pools[key] = httpx.AsyncClient(timeout=_make_timeout(key))
     return pools[key]
