@@ -2,9 +2,10 @@
 
 langchain-core derives `message.content_blocks` (and `output_version="v1"`
 content) from a translator chosen by `response_metadata["model_provider"]`
-(langchain-contract §2.1). Ours yields, in order: one `reasoning` block, GLM
-web-search results as `server_tool_call` / `server_tool_result` blocks, the
-text, then tool calls.
+(langchain-contract §2.1). Ours yields, in order: GLM web-search results as
+`server_tool_call` / `server_tool_result` blocks (GLM searches before it
+generates, and streams the results on the first frame), one `reasoning` block,
+the text, then tool calls.
 
 Streamed blocks carry stable string indexes (`"lc_glm_reasoning"`,
 `"lc_glm_text"`, `"lc_glm_tool_<i>"`, ...), so chunks of one block merge and a
@@ -36,7 +37,7 @@ def translate_content(message: AIMessage) -> list[types.ContentBlock]:
         message: A message produced by `ChatGLM`.
 
     Returns:
-        Reasoning, web-search, text and tool-call blocks, in that order.
+        Web-search, reasoning, text and tool-call blocks, in that order.
     """
     return _blocks(message, streaming=False, finished=True)
 
@@ -56,15 +57,14 @@ def translate_content_chunk(message: AIMessageChunk) -> list[types.ContentBlock]
 
 def _blocks(message: AIMessage, *, streaming: bool, finished: bool) -> list[types.ContentBlock]:
     """Build the block list shared by both translators."""
-    blocks: list[types.ContentBlock] = []
+    # GLM searches before it generates, and streams the results on the first frame:
+    # search blocks come first, so invoke, stream and v1 content agree on the order.
+    blocks = web_search_blocks(message.response_metadata.get(_WEB_SEARCH), streaming=streaming)
     reasoning = message.additional_kwargs.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
         blocks.append(
             _indexed({"type": "reasoning", "reasoning": reasoning}, "reasoning", streaming)
         )
-    blocks.extend(
-        web_search_blocks(message.response_metadata.get(_WEB_SEARCH), streaming=streaming)
-    )
     blocks.extend(_content_blocks(message.content, streaming=streaming, finished=finished))
     if streaming and isinstance(message, AIMessageChunk):
         blocks.extend(_tool_call_chunk_blocks(message))

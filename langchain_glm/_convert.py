@@ -413,6 +413,7 @@ def chat_result(body: Mapping[str, Any]) -> ChatResult:
 
 _BUILTIN_TOOL_TYPES = {"web_search", "retrieval", "mcp"}
 _FORCING_CHOICES = {"any", "required"}
+_CHOICE_KEYWORDS = {"auto", "none", *_FORCING_CHOICES}
 
 
 def normalize_stop(stop: str | Sequence[str] | None) -> list[str] | None:
@@ -487,6 +488,7 @@ def forced_tool_name(tool_choice: Any, tools: Sequence[Mapping[str, Any]]) -> st
     Returns:
         `"*"` when any tool must be called, a tool name when that one must be, else None.
     """
+    tool_choice = choice_keyword(tool_choice)
     if isinstance(tool_choice, dict):
         function = tool_choice.get("function") or {}
         return str(function.get("name") or tool_choice.get("name") or "*")
@@ -496,6 +498,20 @@ def forced_tool_name(tool_choice: Any, tools: Sequence[Mapping[str, Any]]) -> st
         names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
         return names[0] if len(names) == 1 else "*"
     return str(tool_choice)
+
+
+def choice_keyword(tool_choice: Any) -> Any:
+    """Reduce dict forms that only name a mode (`{"type": "any"}`, Anthropic style) to it.
+
+    Args:
+        tool_choice: Any `tool_choice` value.
+
+    Returns:
+        `"auto"`, `"none"`, `"any"` or `"required"` for such dicts; otherwise the value.
+    """
+    if isinstance(tool_choice, dict) and tool_choice.get("type") in _CHOICE_KEYWORDS:
+        return tool_choice["type"]
+    return tool_choice
 
 
 def steer_to_tools(messages: list[dict[str, Any]], forced: str) -> list[dict[str, Any]]:
@@ -567,7 +583,7 @@ def _apply_tool_choice(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     if not tools:
         return
-    if choice == "none":
+    if choice_keyword(choice) == "none":
         del body["tools"]
         return
     forced = forced_tool_name(choice, tools)

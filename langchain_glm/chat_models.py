@@ -317,6 +317,7 @@ class ChatGLM(BaseChatModel):
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
         tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (functions, pydantic classes, BaseTools, dicts, GLM built-ins).
@@ -330,11 +331,14 @@ class ChatGLM(BaseChatModel):
             tools: The tools. GLM built-ins pass through as dicts, e.g.
                 `{"type": "web_search", "web_search": {"enable": True}}`.
             tool_choice: Which tool the model should call (see above).
+            strict: Accepted for compatibility with other chat models and ignored:
+                GLM has no strict schema mode.
             **kwargs: Other request fields bound with the tools.
 
         Returns:
             A runnable that calls the model with the tools.
         """
+        del strict  # GLM has no strict mode (glm-api §3.1).
         glm_tools = [_convert.tool_to_glm(tool) for tool in tools]
         if _convert.forced_tool_name(tool_choice, glm_tools) is not None:
             warnings.warn(

@@ -1,0 +1,98 @@
+"""with_structured_output end to end against the GLM test server: each method, invoke and stream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.exceptions import ModelRefusalError
+from pydantic import BaseModel, Field
+
+from langchain_glm import ChatGLM, GLMCompatibilityWarning
+from langchain_glm.testing import GLMServer
+from tests.unit_tests.test_tools import MODES, run
+
+
+class Movie(BaseModel):
+    """A movie."""
+
+    title: str = Field(description="the title")
+    year: int = Field(description="release year")
+    genres: list[str] = Field(description="genres")
+
+
+MOVIE = {"title": "千と千尋の神隠し", "year": 2001, "genres": ["animation", "fantasy"]}
+METHODS = ["function_calling", "json_mode", "json_schema"]
+
+
+def queue(server: GLMServer, method: str, **extra: Any) -> None:
+    """Queue GLM's answer in the shape the method asks for (with reasoning: thinking on)."""
+    if method == "function_calling":
+        server.reply(
+            reasoning="Fill the Movie tool.",
+            tool_calls=[{"name": "Movie", "arguments": MOVIE}],
+            chunk_size=5,
+            **extra,
+        )
+    else:
+        text = json.dumps(MOVIE, ensure_ascii=False)
+        server.reply(text=text, reasoning="Write the JSON.", chunk_size=5, **extra)
+
+
+def structured(llm: ChatGLM, schema: Any, method: str, **kwargs: Any) -> Any:
+    """Build the chain, expecting the degrade warning for json_schema only."""
+    if method != "json_schema":
+        return llm.with_structured_output(schema, method=method, **kwargs)  # type: ignore[arg-type]
+    with pytest.warns(GLMCompatibilityWarning, match="no native JSON-schema mode"):
+        return llm.with_structured_output(schema, method="json_schema", **kwargs)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("schema", [Movie, Movie.model_json_schema()], ids=["pydantic", "dict"])
+async def test_each_method(glm_server: GLMServer, method: str, mode: str, schema: Any) -> None:
+    queue(glm_server, method)
+    async with httpx.AsyncClient() as client:
+        llm = ChatGLM(
+            base_url=glm_server.base_url,
+            api_key="k",
+            thinking=True,
+            tool_stream=True,
+            http_async_client=client,
+        )
+        outputs = await run(structured(llm, schema, method), "Describe Spirited Away.", mode)
+    final = outputs[-1]
+    assert (final.model_dump() if isinstance(final, Movie) else final) == MOVIE
+    if "stream" in mode and method == "function_calling" and schema is not Movie:
+        assert len(outputs) > 2  # partial dicts while the arguments stream
+    sent = glm_server.last_request.json
+    assert sent["thinking"] == {"type": "enabled"}
+    if method == "function_calling":
+        assert sent["tool_choice"] == "auto"
+        assert sent["tools"][0]["function"]["name"] == "Movie"
+        assert "`Movie`" in sent["messages"][0]["content"]
+    else:
+        assert sent["response_format"] == {"type": "json_object"}
+        assert '"year"' in sent["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("streaming", [False, True])
+def test_sensitive_is_a_refusal(glm_server: GLMServer, method: str, streaming: bool) -> None:
+    queue(glm_server, method, finish_reason="sensitive")
+    llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
+    chain = structured(llm, Movie, method)
+    run = (lambda: list(chain.stream("x"))) if streaming else (lambda: chain.invoke("x"))
+    with pytest.raises(ModelRefusalError, match="content safety"):
+        run()
+
+
+def test_include_raw_keeps_reasoning(glm_server: GLMServer) -> None:
+    queue(glm_server, "function_calling")
+    llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
+    result = llm.with_structured_output(Movie, include_raw=True).invoke("x")
+    assert result["parsed"] == Movie(**MOVIE)
+    assert result["parsing_error"] is None
+    assert result["raw"].additional_kwargs["reasoning_content"] == "Fill the Movie tool."
