@@ -66,6 +66,9 @@ With nothing queued the server answers deterministically, quoting the last user 
   ``malformed_after=N`` (a broken JSON frame).
 - ``glm_server.reply_raw(body)`` serves a body byte for byte, e.g. a capture of the real
   service (SSE frames or a JSON document).
+- ``glm_server.script(auto_reply)`` answers like a cooperative model without per-turn
+  scripting: it calls bound tools with arguments built from their schema, answers tool
+  results, honours JSON mode and stop words (``from langchain_glm.testing import auto_reply``).
 - ``glm_server.script(fn)`` answers every request with ``fn(request)`` (a `Reply` or
   `ErrorReply`) while the queue is empty.
 - ``glm_server.requests`` lists every request (``.method``, ``.path``, ``.headers`` with
@@ -85,6 +88,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from langchain_glm.testing._auto import auto_reply
     from langchain_glm.testing._replies import ErrorReply, RawReply, RecordedRequest, Reply, Script
     from langchain_glm.testing._server import DEFAULT_MODELS, GLMServer
 
@@ -96,6 +100,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Script",
+    "auto_reply",
 ]
 
 _HOMES = {
@@ -106,6 +111,7 @@ _HOMES = {
     "RecordedRequest": "langchain_glm.testing._replies",
     "Reply": "langchain_glm.testing._replies",
     "Script": "langchain_glm.testing._replies",
+    "auto_reply": "langchain_glm.testing._auto",
 }
 
 

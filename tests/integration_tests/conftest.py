@@ -6,14 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from langchain_glm.testing import GLMServer
-from tests.integration_tests._script import answer
+from langchain_glm.testing import GLMServer, auto_reply
 
 
 @pytest.fixture(scope="session")
 def glm_script_server() -> Iterator[GLMServer]:
     """A GLMServer on 127.0.0.1 answering every request with the request-aware script."""
     with GLMServer() as server:
-        server.script(answer)
+        server.script(auto_reply)
         yield server
         assert not server.script_errors, server.script_errors

@@ -8,8 +8,9 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 @pytest.mark.compile
 def test_integration_tests_import() -> None:
-    from tests.integration_tests import _script, test_standard
+    from langchain_glm.testing import auto_reply
+    from tests.integration_tests import test_standard
 
     assert issubclass(test_standard.TestChatGLMScripted, ChatModelIntegrationTests)
     assert issubclass(test_standard.TestChatGLMLive, ChatModelIntegrationTests)
-    assert callable(_script.answer)
+    assert callable(auto_reply)

@@ -1,4 +1,8 @@
-"""A request-aware GLMServer script: answers LangChain's standard integration tests offline.
+"""`auto_reply`: a request-aware script that answers like a cooperative GLM model.
+
+Use it with `GLMServer.script(auto_reply)` for notebooks, demos and agent tests that need
+plausible answers without scripting each turn; it also drives LangChain's standard
+integration tests offline.
 
 What it does with a request, in order:
 
@@ -28,7 +32,7 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _NAMED_TOOL = re.compile(r"calling the tool `([^`]+)`")
 
 
-def answer(request: RecordedRequest) -> Reply:
+def auto_reply(request: RecordedRequest) -> Reply:
     """Decide the reply to one chat-completions request.
 
     Args:
