@@ -27,7 +27,7 @@ from typing import Any
 from langchain_glm._structured import SCHEMA_MARKER
 from langchain_glm.testing import RecordedRequest, Reply
 
-_QUOTED = re.compile("'([^']+)'|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d")
+_QUOTED = re.compile("(?<!\\w)'([^']+)'(?!\\w)|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _NAMED_TOOL = re.compile(r"calling the tool `([^`]+)`")
 
