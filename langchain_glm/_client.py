@@ -107,6 +107,17 @@ def _shared_async_client(key: _TimeoutKey) -> httpx.AsyncClient:
     return pools[key]
 
 
+@contextlib.contextmanager
+def _stream_errors(response: httpx.Response) -> Iterator[None]:
+    """Map failures while reading an open stream to GLM errors (shared by both twins)."""
+    try:
+        yield
+    except SSEError as exc:  # subclasses httpx.TransportError, so it goes first
+        raise GLMAPIError(str(exc), status_code=response.status_code) from exc
+    except httpx.TransportError as exc:
+        raise error_from_transport(exc) from exc
+
+
 def decode_frame(event: str, data: str) -> dict[str, Any] | None:
     """Decode one SSE event into a chunk dict; None means `[DONE]` (stop reading).
 
@@ -324,14 +335,11 @@ class GLMClient:
         response = self._open(client, self._request(client, payload, stream=True))
         reader = _FrameReader()
         try:
-            for sse in EventSource(response).iter_sse():
-                if (frame := reader.read(sse)) is None:
-                    return
-                yield frame
-        except SSEError as exc:  # subclasses httpx.TransportError, so it goes first
-            raise GLMAPIError(str(exc), status_code=response.status_code) from exc
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
+            with _stream_errors(response):
+                for sse in EventSource(response).iter_sse():
+                    if (frame := reader.read(sse)) is None:
+                        return
+                    yield frame
         finally:
             response.close()
         reader.end()
@@ -342,14 +350,11 @@ class GLMClient:
         response = await self._aopen(client, self._request(client, payload, stream=True))
         reader = _FrameReader()
         try:
-            async for sse in EventSource(response).aiter_sse():
-                if (frame := reader.read(sse)) is None:
-                    return
-                yield frame
-        except SSEError as exc:  # subclasses httpx.TransportError, so it goes first
-            raise GLMAPIError(str(exc), status_code=response.status_code) from exc
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
+            with _stream_errors(response):
+                async for sse in EventSource(response).aiter_sse():
+                    if (frame := reader.read(sse)) is None:
+                        return
+                    yield frame
         finally:
             await response.aclose()
         reader.end()
