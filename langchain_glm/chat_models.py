@@ -15,8 +15,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, SecretStr
+from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _convert
@@ -159,6 +159,36 @@ class ChatGLM(BaseChatModel):
 
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An `httpx.AsyncClient` to use as given, for the async methods."""
+
+    # ------------------------------------------------------------------ validators
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_body_kwargs(cls, values: Any) -> Any:
+        """Send unknown constructor keywords as request-body fields, never drop them.
+
+        `ChatGLM(request_id="r1")` is taken as `model_kwargs={"request_id": "r1"}`, with a
+        warning; a ChatGLM field inside `model_kwargs` is an error (pass it directly).
+        """
+        if not isinstance(values, dict):
+            return values
+        known = get_pydantic_field_names(cls)
+        body = dict(values.get("model_kwargs") or {})
+        misplaced = sorted(set(body) & known)
+        if misplaced:
+            msg = f"Pass {misplaced} as ChatGLM arguments, not inside model_kwargs."
+            raise ValueError(msg)
+        extra = {key: value for key, value in values.items() if key not in known}
+        if not extra:
+            return values
+        warnings.warn(
+            f"{sorted(extra)} are not ChatGLM fields; they are sent as request-body fields "
+            "(model_kwargs).",
+            UserWarning,
+            stacklevel=4,
+        )
+        kept = {key: value for key, value in values.items() if key in known}
+        return {**kept, "model_kwargs": {**body, **extra}}
 
     # ------------------------------------------------------------------ identity
 

@@ -378,3 +378,32 @@ def test_identity_profile_and_tracing() -> None:
     assert ChatGLM(model="glm-4.6v").profile["image_inputs"] is True  # type: ignore[index]
     assert ChatGLM(model="my-finetune").profile is None
     assert ChatGLM(model_name="glm-4.5").model_name == "glm-4.5"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unknown_constructor_keywords_go_to_the_body(mode: Mode) -> None:
+    server = Server()
+    with pytest.warns(UserWarning, match="request_id"):
+        llm = server.model(request_id="fixed-id")
+    assert llm.model_kwargs == {"request_id": "fixed-id"}
+    invoke(llm, mode, "x")
+    assert server.bodies[0]["request_id"] == "fixed-id"
+
+
+def test_known_fields_inside_model_kwargs_are_an_error() -> None:
+    with pytest.raises(ValueError, match="temperature"):
+        ChatGLM(model_kwargs={"temperature": 0.5})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_client_settings_can_be_overridden_per_call(mode: Mode) -> None:
+    busy = {"error": {"code": "1302", "message": "busy"}}
+    server = Server(*[httpx.Response(429, json=busy, headers={"retry-after": "0"})] * 2)
+    with pytest.raises(GLMRateLimitError):
+        invoke(server.model(max_retries=5), mode, "x", max_retries=0, timeout=5.0)
+    assert len(server.requests) == 1
+    assert "max_retries" not in server.bodies[0]
+    assert "timeout" not in server.bodies[0]
+    headers = {"X-Trace": "abc"}
+    invoke(server.model(), mode, "x", default_headers=headers)
+    assert server.requests[-1].headers["x-trace"] == "abc"
