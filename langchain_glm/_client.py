@@ -263,7 +263,7 @@ class GLMClient:
         """Ask the policy for the next delay; raise `error` when it says give up."""
         delay = self._policy.next_delay(error, attempt)
         if delay is None:
-            raise error
+            raise error.redact(self._api_key)
         _LOG.debug("GLM request failed (%s); retry %d in %.3fs", error, attempt + 1, delay)
         return delay
 

@@ -55,6 +55,20 @@ class GLMError(ModelError):
         self.request_id = request_id
         self.retry_after = retry_after
 
+    def redact(self, secret: str) -> GLMError:
+        """Remove a secret (the API key) that a server echoed into the message.
+
+        Args:
+            secret: The text to hide.
+
+        Returns:
+            This error, with every occurrence replaced by `***`.
+        """
+        if secret and secret in self.message:
+            self.message = self.message.replace(secret, "***")
+            self.args = (self.message,)
+        return self
+
     def __str__(self) -> str:
         code = f" {self.code}" if self.code else ""
         status = f" (HTTP {self.status_code})" if self.status_code is not None else ""

@@ -407,3 +407,13 @@ def test_client_settings_can_be_overridden_per_call(mode: Mode) -> None:
     headers = {"X-Trace": "abc"}
     invoke(server.model(), mode, "x", default_headers=headers)
     assert server.requests[-1].headers["x-trace"] == "abc"
+
+
+def test_a_key_echoed_by_the_server_is_redacted() -> None:
+    echo = {"error": {"code": "1002", "message": f"Authorization Token {SECRET} is invalid"}}
+    server = Server(httpx.Response(401, json=echo))
+    with pytest.raises(GLMAuthenticationError) as info:
+        server.model().invoke("x")
+    assert SECRET not in str(info.value)
+    assert SECRET not in repr(info.value)
+    assert "Token *** is invalid" in str(info.value)
