@@ -17,7 +17,8 @@ from pydantic.v1 import BaseModel as BaseModelV1
 from typing_extensions import TypedDict
 
 from langchain_glm import GLMCompatibilityWarning
-from langchain_glm._structured import SCHEMA_MARKER, StructuredOutputParser, schema_errors
+from langchain_glm._schema import schema_errors
+from langchain_glm._structured import SCHEMA_MARKER, StructuredOutputParser
 from tests.unit_tests.test_tools import MODES, FakeGLM, call, completion, run
 
 
