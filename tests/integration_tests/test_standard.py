@@ -1,8 +1,8 @@
 """LangChain's standard integration tests for ChatGLM.
 
 `TestChatGLMScripted` runs offline in `make test`, against a local GLMServer driven by
-a request-aware script (`_script.py`). `TestChatGLMLive` runs the same suite against
-the real API and is skipped unless `ZAI_API_KEY` is set.
+the request-aware script `langchain_glm.testing.auto_reply`. `TestChatGLMLive` runs the
+same suite against the real API and is skipped unless `ZAI_API_KEY` is set.
 
 Image, PDF and audio tests stay off (`supports_*_inputs` False): they download their
 assets from the internet, and the default model (glm-4.6) is text-only.
@@ -11,11 +11,9 @@ assets from the internet, and the default model (glm-4.6) is text-only.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -105,17 +103,10 @@ class TestChatGLMScripted(_GLMSettings):
     """The standard suite against a local GLM server (offline)."""
 
     server: GLMServer
-    async_client: httpx.AsyncClient
 
     @pytest.fixture(autouse=True)
-    async def _use_server(self, glm_script_server: GLMServer) -> AsyncIterator[None]:
-        # An async client per test, closed in the test's own event loop: the shared
-        # per-loop pool of _client.py is never closed and leaks sockets (ResourceWarning)
-        # once pytest-asyncio closes the loop. Remove when _client.py closes its pools.
+    def _use_server(self, glm_script_server: GLMServer) -> None:
         self.server = glm_script_server
-        async with httpx.AsyncClient(timeout=60) as client:
-            self.async_client = client
-            yield
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -123,7 +114,6 @@ class TestChatGLMScripted(_GLMSettings):
             "model": "glm-4.6",
             "base_url": self.server.base_url,
             "api_key": "test",
-            "http_async_client": self.async_client,
         }
 
     @property
