@@ -38,6 +38,9 @@ from langchain_glm._version import __version__
 _LOG = logging.getLogger("langchain_glm")
 _NO_KEY = "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key="
 _TimeoutKey = tuple[float | None, float | None, float | None, float | None]
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+"""Shared pools: httpx's default of 100 connections would queue the 101st concurrent stream
+(measured with 200 concurrent `astream` calls); keep 100 idle connections for reuse."""
 _LoopPools = tuple[dict[_TimeoutKey, httpx.AsyncClient], AsyncIterator[None]]
 _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
     weakref.WeakKeyDictionary()
@@ -59,7 +62,7 @@ def _make_timeout(key: _TimeoutKey) -> httpx.Timeout:
 @functools.cache
 def _shared_client(key: _TimeoutKey, pid: int) -> httpx.Client:
     """One sync connection pool per process (`pid` makes it fork safe) and timeout config."""
-    client = httpx.Client(timeout=_make_timeout(key))
+    client = httpx.Client(timeout=_make_timeout(key), limits=_LIMITS)
     atexit.register(client.close)
     return client
 
@@ -103,7 +106,7 @@ def _shared_async_client(key: _TimeoutKey) -> httpx.AsyncClient:
         entry = _async_pools[loop] = (pools, closer)
     pools = entry[0]
     if key not in pools:
-        pools[key] = httpx.AsyncClient(timeout=_make_timeout(key))
+        pools[key] = httpx.AsyncClient(timeout=_make_timeout(key), limits=_LIMITS)
     return pools[key]
 
 

@@ -384,3 +384,17 @@ def test_mid_stream_failures_raise_after_yielded_chunks_and_never_resend(
         consume()
     assert len(glm_server.requests) == 1
     assert bool(seen) is text_before
+
+
+def test_shared_async_pool_does_not_queue_concurrent_streams(glm_server: GLMServer) -> None:
+    glm_server.reply(text="slow", delay_before_headers=0.3, times=150)
+    llm = make(glm_server)
+
+    async def one() -> str:
+        return "".join([chunk.text async for chunk in llm.astream("x")])
+
+    async def many() -> list[str]:
+        return await asyncio.gather(*(one() for _ in range(150)))
+
+    assert asyncio.run(many()) == ["slow"] * 150
+    assert len({request.connection_id for request in glm_server.requests}) == 150
