@@ -137,29 +137,34 @@ def decode_frame(event: str, data: str) -> dict[str, Any] | None:
     """
     if data.strip() == "[DONE]":
         return None
-    try:
-        frame = json.loads(data)
-    except ValueError:
-        frame = None
-    if not isinstance(frame, dict):
-        msg = f"malformed stream frame: {excerpt(data)}"
-        raise GLMAPIError(msg)
-    if event == "error" or frame.get("error"):
-        raise error_from_payload(frame)
-    return frame
+    return _json_object(data, "malformed stream frame", is_error=event == "error")
 
 
 def _parse_body(response: httpx.Response, body: bytes) -> dict[str, Any]:
     """Decode a successful non-stream body, raising for non-JSON or an embedded error."""
+    return _json_object(body, "response body is not a JSON object", status=response.status_code)
+
+
+def _json_object(
+    raw: str | bytes, problem: str, *, status: int | None = None, is_error: bool = False
+) -> dict[str, Any]:
+    """Decode a JSON object; raise `GLMAPIError` if it is not one, the mapped error if it is one.
+
+    Args:
+        raw: A stream frame's data or a response body.
+        problem: Start of the message when `raw` is not a JSON object.
+        status: HTTP status, if there is one.
+        is_error: The frame was announced as an error (`event: error`).
+    """
     try:
-        data = json.loads(body)
+        data = json.loads(raw)
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        msg = f"response body is not a JSON object: {excerpt(body)}"
-        raise GLMAPIError(msg, status_code=response.status_code)
-    if data.get("error"):
-        raise error_from_payload(data, response.status_code)
+        msg = f"{problem}: {excerpt(raw)}"
+        raise GLMAPIError(msg, status_code=status)
+    if is_error or data.get("error"):
+        raise error_from_payload(data, status)
     return data
 
 
