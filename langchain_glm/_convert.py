@@ -376,15 +376,18 @@ def response_metadata(body: Mapping[str, Any], choice: Mapping[str, Any]) -> dic
     return meta
 
 
-def chat_result(body: Mapping[str, Any]) -> ChatResult:
+def chat_result(body: Mapping[str, Any], *, model: str | None = None) -> ChatResult:
     """Convert a non-streaming GLM response body to a `ChatResult`.
 
     Args:
         body: The parsed JSON response.
+        model: The requested model, reported when the server does not echo one.
 
     Returns:
         One generation holding the `AIMessage`.
     """
+    if model and not body.get("model"):
+        body = {**body, "model": model}
     choice = (body.get("choices") or [{}])[0]
     raw = choice.get("message") or {}
     function_calls = [

@@ -38,11 +38,16 @@ class StreamParser:
 
     __slots__ = ("_extras_sent", "_finish", "_id", "_model", "_pending", "_text_started", "_usage")
 
-    def __init__(self) -> None:
+    def __init__(self, model: str | None = None) -> None:
+        """Start a parser for one stream.
+
+        Args:
+            model: The requested model, reported when the server does not echo one.
+        """
         self._text_started = False
         self._pending = ""
         self._id: str | None = None
-        self._model: str | None = None
+        self._model: str | None = model
         self._finish: str | None = None
         self._usage: Mapping[str, Any] | None = None
         self._extras_sent: set[str] = set()

@@ -48,6 +48,11 @@ class _Call:
     payload: dict[str, Any]
     client: GLMClient
 
+    @property
+    def model(self) -> str:
+        """The requested model id."""
+        return str(self.payload["model"])
+
 
 class ChatGLM(BaseChatModel):
     """Zhipu / Z.ai GLM chat models (GLM-4.6, GLM-4.5, GLM-4.6V, ...).
@@ -295,7 +300,7 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Send one non-streaming request and convert the reply."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _convert.chat_result(call.client.post(call.payload))
+        return _convert.chat_result(call.client.post(call.payload), model=call.model)
 
     async def _agenerate(
         self,
@@ -306,7 +311,7 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Async twin of `_generate`."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _convert.chat_result(await call.client.apost(call.payload))
+        return _convert.chat_result(await call.client.apost(call.payload), model=call.model)
 
     def _stream(
         self,
@@ -317,7 +322,7 @@ class ChatGLM(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         """Stream the reply; chunks are built by the shared `StreamParser`."""
         call = self._prepare(messages, stop, kwargs, stream=True)
-        parser = StreamParser()
+        parser = StreamParser(model=call.model)
         for frame in call.client.stream(call.payload):
             chunk = parser.feed(frame)
             if chunk is not None:
@@ -333,7 +338,7 @@ class ChatGLM(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         """Async twin of `_stream`."""
         call = self._prepare(messages, stop, kwargs, stream=True)
-        parser = StreamParser()
+        parser = StreamParser(model=call.model)
         async for frame in call.client.astream(call.payload):
             chunk = parser.feed(frame)
             if chunk is not None:

@@ -417,3 +417,18 @@ def test_a_key_echoed_by_the_server_is_redacted() -> None:
     assert SECRET not in str(info.value)
     assert SECRET not in repr(info.value)
     assert "Token *** is invalid" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_model_name_falls_back_to_the_requested_model(mode: Mode) -> None:
+    body = body_t1()
+    del body["model"]
+    frames = [{k: v for k, v in f.items() if k != "model"} for f in STREAM]
+    server = Server(
+        httpx.Response(200, json=body),
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(frames)),
+    )
+    llm = server.model(model="glm-4.5-air")
+    assert invoke(llm, mode, "x").response_metadata["model_name"] == "glm-4.5-air"
+    streamed = reduce(lambda a, b: a + b, stream(llm, mode, "x"))
+    assert streamed.response_metadata["model_name"] == "glm-4.5-air"
