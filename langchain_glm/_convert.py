@@ -209,7 +209,7 @@ def _assistant_text(content: str | list[Any], position: int) -> str:
 
 
 def _user_content(content: str | list[Any], position: int) -> str | list[dict[str, Any]]:
-    """User content: a string, or text + image parts for GLM vision models."""
+    """User content: a string, or text + image/video/file parts for GLM vision models."""
     if isinstance(content, str):
         return content
     parts: list[dict[str, Any]] = []
@@ -219,34 +219,42 @@ def _user_content(content: str | list[Any], position: int) -> str | list[dict[st
             if text:
                 parts.append({"type": "text", "text": text})
             continue
-        image = _image_part(block)
-        if image is None:
+        media = _media_part(block)
+        if media is None:
             raise _unsupported_block(block, position, i, "user")
-        parts.append(image)
+        parts.append(media)
     if all(p["type"] == "text" for p in parts):
         return _join_text(p["text"] for p in parts)
     return parts
 
 
-def _image_part(block: Any) -> dict[str, Any] | None:
-    """GLM `image_url` part from an OpenAI-style or a standard v1 image block."""
+_MEDIA = {"image": "image_url", "video": "video_url", "file": "file_url"}
+"""Standard block type -> GLM vision part type (glm-api §3.2)."""
+
+
+def _media_part(block: Any) -> dict[str, Any] | None:
+    """GLM `image_url` / `video_url` / `file_url` part for vision models (GLM-4.6V, 4.5V).
+
+    Accepts OpenAI-style parts (`{"type": "image_url", "image_url": {"url": ...}}`, and the
+    same for `video_url` / `file_url`) and standard v1 blocks (`image` with `url` or
+    `base64`; `video` and `file` with `url`). Inline images are sent as bare base64.
+    """
     if not isinstance(block, dict):
         return None
-    if block.get("type") == "image_url":
-        url = (
-            block["image_url"]["url"]
-            if isinstance(block["image_url"], dict)
-            else block["image_url"]
-        )
-        return {"type": "image_url", "image_url": {"url": _strip_data_prefix(url)}}
-    if block.get("type") != "image":
+    kind = str(block.get("type"))
+    if kind in _MEDIA.values():
+        inner = block.get(kind)
+        url = inner.get("url") if isinstance(inner, dict) else inner
+    elif kind in _MEDIA:
+        url = block.get("url")
+        if not url and kind == "image":
+            url = block.get("base64") or block.get("data")
+        kind = _MEDIA[kind]
+    else:
         return None
-    if block.get("url"):
-        return {"type": "image_url", "image_url": {"url": _strip_data_prefix(block["url"])}}
-    data = block.get("base64") or block.get("data")
-    if data:
-        return {"type": "image_url", "image_url": {"url": data}}
-    return None
+    if not isinstance(url, str) or not url:
+        return None
+    return {"type": kind, kind: {"url": _strip_data_prefix(url)}}
 
 
 def _strip_data_prefix(url: str) -> str:
@@ -260,8 +268,8 @@ def _unsupported_block(block: Any, position: int, index: int, role: str) -> Mess
     kind = block.get("type") if isinstance(block, dict) else type(block).__name__
     msg = (
         f"messages[{position}].content[{index}]: GLM cannot take a {kind!r} block in a "
-        f"{role} message. Text is accepted everywhere; images only in user messages "
-        "to vision models (glm-4.6v, glm-4.5v)."
+        f"{role} message. Text is accepted everywhere; images, videos and files (by URL) "
+        "only in user messages to vision models (glm-4.6v, glm-4.5v)."
     )
     return MessageConversionError(msg)
 

@@ -86,6 +86,10 @@ CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "
                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
                     {"type": "image", "url": "https://example.com/cat.png"},
                     {"type": "image", "base64": "BBBB", "mime_type": "image/png"},
+                    {"type": "video", "url": "https://example.com/clip.mp4"},
+                    {"type": "video_url", "video_url": {"url": "https://example.com/b.mp4"}},
+                    {"type": "file", "url": "https://example.com/doc.pdf"},
+                    {"type": "file_url", "file_url": {"url": "https://example.com/c.pdf"}},
                 ]
             ),
             {
@@ -95,6 +99,10 @@ CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "
                     {"type": "image_url", "image_url": {"url": "AAAA"}},
                     {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
                     {"type": "image_url", "image_url": {"url": "BBBB"}},
+                    {"type": "video_url", "video_url": {"url": "https://example.com/clip.mp4"}},
+                    {"type": "video_url", "video_url": {"url": "https://example.com/b.mp4"}},
+                    {"type": "file_url", "file_url": {"url": "https://example.com/doc.pdf"}},
+                    {"type": "file_url", "file_url": {"url": "https://example.com/c.pdf"}},
                 ],
             },
         ),
@@ -136,6 +144,7 @@ def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
         (ChatMessage(role="critic", content="x"), "role 'critic'"),
         (SystemMessage(content=[{"type": "image_url", "image_url": {"url": "u"}}]), "'image_url'"),
         (HumanMessage(content=[{"type": "audio", "base64": "x"}]), "'audio'"),
+        (HumanMessage(content=[{"type": "video", "base64": "x"}]), "'video'"),
         (ToolMessage(content=[{"type": "file", "url": "u"}], tool_call_id="1"), "'file'"),
     ],
 )
