@@ -36,6 +36,9 @@ from langchain_glm._retry import RetryPolicy
 from langchain_glm._version import __version__
 
 _LOG = logging.getLogger("langchain_glm")
+_CHAT = "chat/completions"
+TOKENIZER = "tokenizer"
+"""Path of GLM's token-counting endpoint (`POST {base}/tokenizer`, glm-api §1)."""
 _NO_KEY = "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key="
 _TimeoutKey = tuple[float | None, float | None, float | None, float | None]
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
@@ -226,7 +229,9 @@ class GLMClient:
         jwt_auth: bool = False,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.base_url = base_url.rstrip("/")
+        """API base, without a trailing slash."""
+        self.url = self.base_url + "/chat/completions"
         """Full chat-completions endpoint URL."""
         self._api_key = (api_key or "").strip()
         self._timeout = _timeout_key(timeout)
@@ -248,7 +253,12 @@ class GLMClient:
         return self._http_async_client or _shared_async_client(self._timeout)
 
     def _request(
-        self, client: httpx.Client | httpx.AsyncClient, payload: dict[str, Any], *, stream: bool
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        payload: dict[str, Any],
+        *,
+        stream: bool,
+        path: str = _CHAT,
     ) -> httpx.Request:
         """Build the POST; raises `GLMAuthenticationError` (before any I/O) without a key."""
         if not self._api_key:
@@ -264,7 +274,7 @@ class GLMClient:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         timeout = _make_timeout(self._timeout)
         return client.build_request(
-            "POST", self.url, headers=headers, content=body, timeout=timeout
+            "POST", f"{self.base_url}/{path}", headers=headers, content=body, timeout=timeout
         )
 
     def _delay_or_raise(self, error: GLMError, attempt: int) -> float:
@@ -313,10 +323,10 @@ class GLMClient:
             await asyncio.sleep(self._delay_or_raise(error, attempt))
             attempt += 1
 
-    def post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send a non-stream request and return the decoded JSON body."""
+    def post(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
+        """Send a non-stream request (to `{base_url}/{path}`) and return the decoded JSON body."""
         client = self.sync_http_client()
-        response = self._open(client, self._request(client, payload, stream=False))
+        response = self._open(client, self._request(client, payload, stream=False, path=path))
         try:
             body = response.read()
         except httpx.TransportError as exc:
@@ -325,10 +335,11 @@ class GLMClient:
             response.close()
         return _parse_body(response, body)
 
-    async def apost(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def apost(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
         """Async twin of `post`."""
         client = self.async_http_client()
-        response = await self._aopen(client, self._request(client, payload, stream=False))
+        request = self._request(client, payload, stream=False, path=path)
+        response = await self._aopen(client, request)
         try:
             body = await response.aread()
         except httpx.TransportError as exc:

@@ -621,3 +621,45 @@ def tool_to_glm(tool: Any) -> dict[str, Any]:
     if isinstance(tool, dict) and tool.get("type") in _BUILTIN_TOOL_TYPES:
         return dict(tool)
     return convert_to_openai_tool(tool)
+
+
+# --------------------------------------------------------------------------- token counting
+
+
+def tokenizer_payload(
+    model: str, messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """Body of GLM's token-counting request (`POST {base}/tokenizer`, glm-api §1).
+
+    Args:
+        model: The model whose tokenizer counts.
+        messages: The messages to count.
+        tools: Tools that would be sent with them, if any.
+
+    Returns:
+        `{"model", "messages", "tools"?}`.
+    """
+    body: dict[str, Any] = {"model": model, "messages": messages_to_glm(messages)}
+    if tools:
+        body["tools"] = [tool_to_glm(tool) for tool in tools]
+    return body
+
+
+def prompt_tokens(body: Mapping[str, Any]) -> int:
+    """Read the token count from a tokenizer response.
+
+    Args:
+        body: The tokenizer response (`{"usage": {"prompt_tokens", ...}}`).
+
+    Returns:
+        The prompt token count.
+
+    Raises:
+        ValueError: The response carries no count.
+    """
+    usage = body.get("usage") or {}
+    count = usage.get("prompt_tokens", usage.get("total_tokens"))
+    if not isinstance(count, int):
+        msg = f"GLM's tokenizer response has no token count: {body!r}"
+        raise ValueError(msg)
+    return count

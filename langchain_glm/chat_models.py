@@ -11,7 +11,7 @@ import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _convert
-from langchain_glm._client import GLMClient
+from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._streaming import StreamParser
 from langchain_glm.data._profiles import PROFILES
 
@@ -344,6 +344,38 @@ class ChatGLM(BaseChatModel):
             if chunk is not None:
                 yield ChatGenerationChunk(message=chunk)
         yield ChatGenerationChunk(message=parser.finish())
+
+    # ------------------------------------------------------------------ token counting
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Count the prompt tokens of messages (and tools) exactly, with GLM's own tokenizer.
+
+        Sends one request to GLM's token-counting endpoint (`POST {base_url}/tokenizer`),
+        which GLM documents for glm-4.6, glm-4.6v and glm-4.5. Self-hosted servers
+        (vLLM, SGLang) do not offer it; there the call raises `GLMNotFoundError`.
+
+        Args:
+            messages: The messages to count.
+            tools: Tools that would be bound, if any.
+
+        Returns:
+            The number of prompt tokens.
+        """
+        payload = _convert.tokenizer_payload(self.model_name, messages, tools)
+        return _convert.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
+
+    def get_num_tokens(self, text: str) -> int:
+        """Count the tokens of a text sent as one user message (see `get_num_tokens_from_messages`).
+
+        Args:
+            text: The text.
+
+        Returns:
+            The number of prompt tokens, including the few of the message wrapper.
+        """
+        return self.get_num_tokens_from_messages([HumanMessage(text)])
 
     # ------------------------------------------------------------------ tools
 

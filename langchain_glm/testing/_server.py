@@ -39,6 +39,7 @@ from langchain_glm.testing._wire import (
     error_payload,
     html_page,
     stream_events,
+    tokenizer_payload,
 )
 
 DEFAULT_MODELS = (
@@ -64,7 +65,10 @@ CHAT_PATHS = frozenset(
         "/v1/chat/completions",
     }
 )
-"""Paths that serve chat completions; every other path answers 404."""
+"""Paths that serve chat completions."""
+
+TOKENIZER_PATHS = frozenset(path.replace("chat/completions", "tokenizer") for path in CHAT_PATHS)
+"""Paths that count tokens (`POST {base}/tokenizer`); every other path answers 404."""
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
@@ -546,7 +550,7 @@ class GLMServer:
         Returns:
             The error the service would send, or the reply to serve.
         """
-        if recorded.path not in CHAT_PATHS:
+        if recorded.path not in CHAT_PATHS | TOKENIZER_PATHS:
             return ErrorReply(404, "1222", f"API does not exist: {recorded.path}")
         if recorded.method != "POST":
             return ErrorReply(405, "1222", f"Method {recorded.method} is not allowed, use POST")
@@ -555,6 +559,10 @@ class GLMServer:
             error = check_body(recorded.json, self.models)
         if error is None and not isinstance(recorded.json, dict):
             error = ErrorReply(400, "1210")
+        if error is None and recorded.path in TOKENIZER_PATHS:
+            with self._lock:
+                seq = len(self._requests)
+            return RawReply(body=tokenizer_payload(recorded.json, seq))
         return error or self._next_reply(recorded)
 
     def _next_reply(self, recorded: RecordedRequest) -> _Answer:

@@ -393,6 +393,34 @@ def stream_frames(reply: Reply, turn: Turn) -> list[dict[str, Any]]:
     return frames
 
 
+def tokenizer_payload(body: dict[str, Any], seq: int) -> bytes:
+    """Body of a `POST /tokenizer` answer: the prompt's token count, as GLM reports it.
+
+    The count is the same deterministic estimate the chat replies use for
+    ``prompt_tokens`` of the same messages, plus the characters of any ``tools``.
+
+    Args:
+        body: The validated request body (``model``, ``messages``, optional ``tools``).
+        seq: Sequence number of the request (seeds the id).
+
+    Returns:
+        ``{"id", "created", "request_id", "usage": {prompt_tokens, image_tokens,
+        video_tokens, total_tokens}}`` as JSON.
+    """
+    turn = Turn.from_body(body, seq)
+    tools = body.get("tools")
+    tokens = _tokens(turn.prompt_chars + (len(dumps(tools)) if tools else 0))
+    usage = {"prompt_tokens": tokens, "image_tokens": 0, "video_tokens": 0, "total_tokens": tokens}
+    return dumps(
+        {
+            "id": turn.response_id,
+            "created": turn.created,
+            "request_id": turn.request_id,
+            "usage": usage,
+        }
+    )
+
+
 def error_payload(code: str, message: str | None) -> dict[str, Any]:
     """GLM's error object, with the real message for well-known codes when none is given.
 
