@@ -5,7 +5,8 @@ content) from a translator chosen by `response_metadata["model_provider"]`
 (langchain-contract §2.1). Ours yields, in order: GLM web-search results as
 `server_tool_call` / `server_tool_result` blocks (GLM searches before it
 generates, and streams the results on the first frame), one `reasoning` block,
-the text, then tool calls.
+the text, a `refusal` block when GLM withheld the output (`finish_reason:
+"sensitive"`), then tool calls.
 
 Streamed blocks carry stable string indexes (`"lc_glm_reasoning"`,
 `"lc_glm_text"`, `"lc_glm_tool_<i>"`, ...), so chunks of one block merge and a
@@ -28,6 +29,7 @@ from langchain_core.messages.block_translators import register_translator
 from langchain_glm._convert import PROVIDER
 
 _WEB_SEARCH = "web_search"
+_WITHHELD = "GLM withheld the output for content safety (finish_reason='sensitive')."
 
 
 def translate_content(message: AIMessage) -> list[types.ContentBlock]:
@@ -66,6 +68,10 @@ def _blocks(message: AIMessage, *, streaming: bool, finished: bool) -> list[type
             _indexed({"type": "reasoning", "reasoning": reasoning}, "reasoning", streaming)
         )
     blocks.extend(_content_blocks(message.content, streaming=streaming, finished=finished))
+    if finished and message.response_metadata.get("finish_reason") == "sensitive":
+        blocks.append(
+            _block(type="refusal", refusal=_WITHHELD, extras={"finish_reason": "sensitive"})
+        )
     if streaming and isinstance(message, AIMessageChunk):
         blocks.extend(_tool_call_chunk_blocks(message))
         return blocks

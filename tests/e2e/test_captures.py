@@ -401,3 +401,13 @@ def test_shared_async_pool_does_not_queue_concurrent_streams(glm_server: GLMServ
 
     assert asyncio.run(many()) == ["slow"] * 150
     assert len(glm_server.requests) == 150
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_withheld_output_is_a_refusal_block(glm_server: GLMServer, mode: str) -> None:
+    glm_server.reply(text="", reasoning="r", finish_reason="sensitive", times=2)
+    llm = make(glm_server)
+    for message in (invoke(llm, mode), joined(stream(llm, mode))):
+        refusal = [b for b in message.content_blocks if b["type"] == "refusal"]
+        assert len(refusal) == 1
+        assert "content safety" in str(refusal[0]["refusal"])
