@@ -32,7 +32,20 @@ PROVIDER = "zhipuai"
 """Value of `response_metadata["model_provider"]` on every message we produce."""
 
 _ROLES = {"system", "user", "assistant", "tool"}
-_SKIPPED_BLOCKS = {"reasoning", "thinking", "tool_call", "tool_use", "tool_call_chunk"}
+_SKIPPED_BLOCKS = {
+    "reasoning",
+    "thinking",
+    "tool_call",
+    "tool_use",
+    "tool_call_chunk",
+    "invalid_tool_call",
+    "server_tool_call",
+    "server_tool_call_chunk",
+    "server_tool_result",
+    "refusal",
+}
+"""Assistant blocks that travel elsewhere (reasoning, tool calls) or are GLM's own output
+(search results, refusals): never sent back as text."""
 
 
 class GLMCompatibilityWarning(UserWarning):

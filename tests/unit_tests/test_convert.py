@@ -125,6 +125,24 @@ def test_anthropic_style_tool_use_blocks_are_not_sent_as_text() -> None:
     assert out["tool_calls"][0]["id"] == "call_1"
 
 
+def test_v1_history_with_search_results_and_refusals_goes_back_as_text_only() -> None:
+    message = AIMessage(
+        content=[
+            {"type": "server_tool_call", "id": "web_search", "name": "web_search", "args": {}},
+            {"type": "server_tool_result", "tool_call_id": "web_search", "status": "success"},
+            {"type": "reasoning", "reasoning": "found it"},
+            {"type": "text", "text": "GLM-4.6 is out."},
+            {"type": "refusal", "refusal": "withheld"},
+        ],
+        response_metadata={"model_provider": "zhipuai", "output_version": "v1"},
+    )
+    assert _convert.message_to_glm(message) == {
+        "role": "assistant",
+        "content": "GLM-4.6 is out.",
+        "reasoning_content": "found it",
+    }
+
+
 def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
     message = AIMessage(
         "",
