@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_glm._version import __version__
 
 if TYPE_CHECKING:
-    from langchain_glm._convert import GLMCompatibilityWarning, MessageConversionError
+    from langchain_glm._convert import MessageConversionError
     from langchain_glm._errors import (
         GLMAPIError,
         GLMAuthenticationError,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         GLMRateLimitError,
         GLMTimeoutError,
     )
+    from langchain_glm._payload import GLMCompatibilityWarning
     from langchain_glm.chat_models import ChatGLM
     from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
 
@@ -56,7 +57,7 @@ __all__ = [
 
 _HOMES = {
     "ChatGLM": "langchain_glm.chat_models",
-    "GLMCompatibilityWarning": "langchain_glm._convert",
+    "GLMCompatibilityWarning": "langchain_glm._payload",
     "MessageConversionError": "langchain_glm._convert",
     "mcp_tool": "langchain_glm.tools",
     "retrieval_tool": "langchain_glm.tools",

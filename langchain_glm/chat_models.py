@@ -19,7 +19,7 @@ from langchain_core.utils import from_env, get_pydantic_field_names, secret_from
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
-from langchain_glm import _convert
+from langchain_glm import _convert, _payload
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._streaming import StreamParser
 from langchain_glm.data._profiles import PROFILES
@@ -236,7 +236,7 @@ class ChatGLM(BaseChatModel):
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens is not None:
             params["ls_max_tokens"] = max_tokens
-        stop_words = _convert.normalize_stop(stop if stop is not None else self.stop)
+        stop_words = _payload.normalize_stop(stop if stop is not None else self.stop)
         if stop_words:
             params["ls_stop"] = stop_words
         return params
@@ -272,7 +272,7 @@ class ChatGLM(BaseChatModel):
             params["stop"] = stop
         params["stream"] = stream
         params["extra"] = extra
-        payload = _convert.build_payload(messages, params)
+        payload = _payload.build_payload(messages, params)
         return _Call(payload=payload, client=self._client(overrides))
 
     def _client(self, overrides: Mapping[str, Any]) -> GLMClient:
@@ -363,8 +363,8 @@ class ChatGLM(BaseChatModel):
         Returns:
             The number of prompt tokens.
         """
-        payload = _convert.tokenizer_payload(self.model_name, messages, tools)
-        return _convert.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
+        payload = _payload.tokenizer_payload(self.model_name, messages, tools)
+        return _payload.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
 
     def get_num_tokens(self, text: str) -> int:
         """Count the tokens of a text sent as one user message (see `get_num_tokens_from_messages`).
@@ -406,12 +406,12 @@ class ChatGLM(BaseChatModel):
             A runnable that calls the model with the tools.
         """
         del strict  # GLM has no strict mode (glm-api §3.1).
-        glm_tools = [_convert.tool_to_glm(tool) for tool in tools]
-        if _convert.forced_tool_name(tool_choice, glm_tools) is not None:
+        glm_tools = [_payload.tool_to_glm(tool) for tool in tools]
+        if _payload.forced_tool_name(tool_choice, glm_tools) is not None:
             warnings.warn(
                 f"GLM accepts only tool_choice='auto'; tool_choice={tool_choice!r} is sent as "
                 "'auto' with a system instruction to call the tool.",
-                _convert.GLMCompatibilityWarning,
+                _payload.GLMCompatibilityWarning,
                 stacklevel=2,
             )
         if tool_choice is not None and tool_choice is not False:

@@ -1,0 +1,150 @@
+"""Table-driven tests of the pure request-body builder."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from langchain_glm import _payload
+
+
+@pytest.mark.parametrize(
+    ("stop", "expected"),
+    [(None, None), ([], None), ("END", ["END"]), (["END"], ["END"]), (["", "END"], ["END"])],
+)
+def test_normalize_stop(stop: Any, expected: list[str] | None) -> None:
+    assert _payload.normalize_stop(stop) == expected
+
+
+def test_more_than_one_stop_word_is_rejected() -> None:
+    with pytest.raises(ValueError, match="single stop sequence"):
+        _payload.normalize_stop(["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("thinking", "clear", "expected"),
+    [
+        (None, None, None),
+        (True, None, {"type": "enabled"}),
+        (False, None, {"type": "disabled"}),
+        (None, False, {"type": "enabled", "clear_thinking": False}),
+        (True, True, {"type": "enabled", "clear_thinking": True}),
+    ],
+)
+def test_thinking_param(thinking: bool | None, clear: bool | None, expected: Any) -> None:
+    assert _payload.thinking_param(thinking, clear) == expected
+
+
+def _params(**overrides: Any) -> dict[str, Any]:
+    return {"model": "glm-4.6", "stream": False, **overrides}
+
+
+def test_build_payload_minimal_and_full() -> None:
+    assert _payload.build_payload([HumanMessage("hi")], _params()) == {
+        "model": "glm-4.6",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": False,
+    }
+    full = _payload.build_payload(
+        [HumanMessage("hi")],
+        _params(
+            stream=True,
+            temperature=0.0,
+            top_p=0.9,
+            max_tokens=50,
+            do_sample=False,
+            stop=["x"],
+            thinking=False,
+            tool_stream=True,
+            extra={"request_id": "r1", "tools": [_payload.tool_to_glm(_Weather)]},
+        ),
+    )
+    assert full["thinking"] == {"type": "disabled"}
+    assert full["stop"] == ["x"]
+    assert (full["temperature"], full["top_p"], full["max_tokens"]) == (0.0, 0.9, 50)
+    assert full["do_sample"] is False
+    assert full["request_id"] == "r1"
+    assert full["tool_stream"] is True
+    assert full["tool_choice"] == "auto"
+
+
+def test_tool_stream_needs_streaming_and_tools() -> None:
+    tools = {"tools": [_payload.tool_to_glm(_Weather)]}
+    not_streaming = _payload.build_payload(
+        [HumanMessage("x")], _params(tool_stream=True, extra=tools)
+    )
+    no_tools = _payload.build_payload([HumanMessage("x")], _params(stream=True, tool_stream=True))
+    assert "tool_stream" not in not_streaming
+    assert "tool_stream" not in no_tools
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"temperature": 1.5}, "temperature"),
+        ({"top_p": -0.1}, "top_p"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"stop": ["a", "b"]}, "stop"),
+    ],
+)
+def test_bad_parameters_fail_before_sending(params: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        _payload.build_payload([HumanMessage("x")], _params(**params))
+
+
+class _Weather(BaseModel):
+    """Get the weather."""
+
+    city: str
+
+
+@pytest.mark.parametrize(
+    ("choice", "sent_tools", "instruction"),
+    [
+        (None, True, None),
+        ("auto", True, None),
+        ("none", False, None),
+        ("any", True, "`_Weather`"),
+        ("required", True, "`_Weather`"),
+        (True, True, "`_Weather`"),
+        ("_Weather", True, "`_Weather`"),
+        ({"type": "function", "function": {"name": "_Weather"}}, True, "`_Weather`"),
+    ],
+)
+def test_tool_choice_is_always_auto_on_the_wire(
+    choice: Any, sent_tools: bool, instruction: str | None
+) -> None:
+    extra = {"tools": [_payload.tool_to_glm(_Weather)], "tool_choice": choice}
+    body = _payload.build_payload([SystemMessage("sys"), HumanMessage("x")], _params(extra=extra))
+    assert ("tools" in body) is sent_tools
+    assert body.get("tool_choice") == ("auto" if sent_tools else None)
+    system = body["messages"][0]["content"]
+    if instruction is None:
+        assert system == "sys"
+    else:
+        assert system.startswith("sys\n\n")
+        assert instruction in system
+
+
+def test_forcing_with_several_tools_names_none_and_inserts_system_message() -> None:
+    tools = [
+        _payload.tool_to_glm(_Weather),
+        {"type": "function", "function": {"name": "other", "parameters": {}}},
+    ]
+    body = _payload.build_payload(
+        [HumanMessage("x")], _params(extra={"tools": tools, "tool_choice": "any"})
+    )
+    assert body["messages"][0]["role"] == "system"
+    assert "one of the provided tools" in body["messages"][0]["content"]
+    assert body["messages"][1] == {"role": "user", "content": "x"}
+
+
+def test_builtin_tools_pass_through() -> None:
+    search = {"type": "web_search", "web_search": {"enable": True, "search_result": True}}
+    assert _payload.tool_to_glm(search) == search
+    assert _payload.tool_to_glm(_Weather)["function"]["name"] == "_Weather"
+    assert json.dumps(_payload.tool_to_glm(_Weather))
