@@ -1,4 +1,4 @@
-# Two commands do everything on a fresh machine with Python 3.10+ and make:
+# Two commands do everything on a fresh machine with Python 3.11+ and make:
 #   make demo   - venv, install, run the demo (real API if ZAI_API_KEY is set, else the local GLM server)
 #   make test   - venv, install, lint, type check, the whole test suite
 PYTHON ?= python3

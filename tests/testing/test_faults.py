@@ -12,7 +12,7 @@ from tests.testing.helpers import AUTH, aclient, chat, client, deltas, post, spl
 
 
 async def read_stream(
-    mode: str, server: GLMServer, body: dict[str, object], timeout: float = 5.0
+    mode: str, server: GLMServer, body: dict[str, object], http_timeout: float = 5.0
 ) -> tuple[bytes, Exception | None]:
     """Read a response body piece by piece; return what arrived and the error that ended it."""
     url = server.base_url + "/chat/completions"
@@ -20,14 +20,14 @@ async def read_stream(
     try:
         if mode == "sync":
             with (
-                client(timeout=timeout) as sync_http,
+                client(timeout=http_timeout) as sync_http,
                 sync_http.stream("POST", url, json=body, headers=AUTH) as response,
             ):
                 for piece in response.iter_raw():
                     data += piece
         else:
             async with (
-                aclient(timeout=timeout) as async_http,
+                aclient(timeout=http_timeout) as async_http,
                 async_http.stream("POST", url, json=body, headers=AUTH) as aresponse,
             ):
                 async for piece in aresponse.aiter_raw():
@@ -99,7 +99,7 @@ async def test_delay_before_headers(glm_server: GLMServer, mode: str, kind: str)
         glm_server.reply("late", delay_before_headers=2.0)
     else:
         glm_server.reply_error(429, "1302", delay_before_headers=2.0)
-    data, error = await read_stream(mode, glm_server, chat(), timeout=0.1)
+    data, error = await read_stream(mode, glm_server, chat(), http_timeout=0.1)
     assert isinstance(error, httpx.ReadTimeout)
     assert data == b""
     follow_up = await post(mode, glm_server, chat())
@@ -108,7 +108,7 @@ async def test_delay_before_headers(glm_server: GLMServer, mode: str, kind: str)
 
 async def test_trickle_paces_frames(glm_server: GLMServer, mode: str) -> None:
     glm_server.reply("0123456789", reasoning="r", chunk_size=5, trickle=2.0)
-    data, error = await read_stream(mode, glm_server, chat(stream=True), timeout=0.3)
+    data, error = await read_stream(mode, glm_server, chat(stream=True), http_timeout=0.3)
     assert isinstance(error, httpx.ReadTimeout)
     assert split_events(data) == split_events(data)[:1]  # exactly the first frame arrived
     assert json.loads(split_events(data)[0])["choices"][0]["delta"]["content"] == "\n"
