@@ -83,9 +83,43 @@ class ChatGLM(BaseChatModel):
             assert msg.usage_metadata["total_tokens"] > 0
         ```
 
+    Stream:
+        Reasoning and text arrive as they are generated; the chunks add up to one
+        message with one reasoning block, one text block, and usage on one chunk.
+
+        ```python
+        from langchain_glm import ChatGLM
+
+        llm = ChatGLM(model="glm-4.6")
+        full = None
+        for chunk in llm.stream("Write a haiku about autumn."):
+            print(chunk.additional_kwargs.get("reasoning_content", "") + chunk.text, end="")
+            full = chunk if full is None else full + chunk
+        print(full.usage_metadata)
+        ```
+
+    Tools and structured output:
+        GLM accepts only `tool_choice="auto"`; a forcing choice is honoured by
+        instruction (see `bind_tools`).
+
+        ```python
+        from langchain_glm import ChatGLM
+
+        weather = {
+            "title": "weather",
+            "description": "Get the weather in a city.",
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        }
+        llm = ChatGLM(model="glm-4.6")
+        print(llm.bind_tools([weather]).invoke("Weather in 'Rome'?").tool_calls)
+        print(llm.with_structured_output(weather).invoke("Weather in 'Rome'?"))
+        ```
+
     Every field can also be overridden per call, e.g.
     `llm.invoke(messages, thinking=False, max_tokens=50)`. The walkthrough
-    (streaming, tools, structured output, web search) is in
+    (async, thinking control, `tool_stream`, web search, errors) is in
     `notebooks/quickstart.ipynb`.
     """
 
