@@ -326,7 +326,8 @@ class GLMClient:
     def post(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
         """Send a non-stream request (to `{base_url}/{path}`) and return the decoded JSON body."""
         client = self.sync_http_client()
-        response = self._open(client, self._request(client, payload, stream=False, path=path))
+        request = self._request(client, payload, stream=False, path=path)
+        response = self._open(client, request)
         try:
             body = response.read()
         except httpx.TransportError as exc:
