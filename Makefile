@@ -1,21 +1,37 @@
 # Two commands do everything on a fresh machine with Python 3.11+ and make:
-#   make demo   - venv, install, run the demo (real API if ZAI_API_KEY is set, else the local GLM server)
+#   make demo   - venv, install the package and its cli extra only, one glm-chat turn with a tool call
+#                 (real API if ZAI_API_KEY is set, else the bundled local GLM server)
 #   make test   - venv, install, lint, type check, the whole test suite
+#   make chat   - the interactive terminal chat (glm-chat)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The demo needs only the package and its cli extra (rich); the dev install includes both, so it
+# also stamps the demo install, while a demo install alone leaves `make test` to add the dev group.
+DEMO_STAMP := $(VENV)/.installed-cli
+DEMO_QUESTION := Use the calculator to work out "17 * 23 + 4", then say in one sentence how you got it.
 
-.PHONY: demo test lint format type unit e2e live clean
+.PHONY: demo chat test lint format type unit e2e live clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install --quiet -e . --group dev
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python -m langchain_glm.demo
+$(DEMO_STAMP): pyproject.toml
+	@echo "Installing langchain-glm[cli] into $(VENV) (first run only) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cli]"
+	@touch $(DEMO_STAMP)
+
+# glm-chat says in its first line whether it talks to the real API or runs offline.
+demo: $(DEMO_STAMP)
+	@$(BIN)/glm-chat --tools --thinking --once '$(DEMO_QUESTION)'
+
+chat: $(DEMO_STAMP)
+	@$(BIN)/glm-chat --tools
 
 test: lint type
 	$(BIN)/python -m pytest tests -q
