@@ -34,4 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from langchain_glm.cli._app import run  # imports rich: only now
 
-    return run(options)
+    try:
+        return run(options)
+    except KeyboardInterrupt:  # Ctrl-C while starting or closing: no traceback
+        return 130

@@ -6,6 +6,7 @@ Terminal drawing lives in `langchain_glm.cli._terminal`, the turn's display stat
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -112,7 +113,7 @@ class Session:
             display.end(STOPPED_NOTE)
             return "stopped"
         except Exception as exc:  # every failure becomes one line, never a traceback
-            display.end("usage: none (the turn failed)")
+            display.end(usage=False)
             line = error_line(
                 exc, base_url=self.base_url, retries=RETRIES, interactive=self.options.once is None
             )
@@ -186,28 +187,32 @@ def repl(session: Session, display: Display) -> int:
         The exit status (0).
     """
     display.info("Type a message and press Enter; /help lists the commands.")
+    with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C landing mid-notice also exits
+        _loop(session, display)
+    display.info("bye")
+    return 0
+
+
+def _loop(session: Session, display: Display) -> None:
+    """Read and answer lines until /exit, end of input, or Ctrl-C twice."""
     last_stop, armed = -DOUBLE_PRESS, False
     while True:
         try:
             line = display.prompt().strip()
         except EOFError:
-            break
+            return
         except KeyboardInterrupt:
             if armed or time.monotonic() - last_stop < DOUBLE_PRESS:
-                break
+                return
             display.info("\n(Ctrl-C again to exit, or /exit)")
             armed = True
             continue
-        armed = False
+        armed, last_stop = False, -DOUBLE_PRESS  # a typed line ends any Ctrl-C sequence
         if line.startswith("/"):
             if not _command(line, session, display):
-                break
+                return
         elif line and session.ask(line, display) == "stopped":
-            if time.monotonic() - last_stop < DOUBLE_PRESS:
-                break
             last_stop = time.monotonic()
-    display.info("bye")
-    return 0
 
 
 def _command(line: str, session: Session, display: Display) -> bool:

@@ -256,7 +256,7 @@ class PlainWriter:
 
         out = PlainWriter(hide_thinking=False)
         text = out.write(Event("thinking", "Hm")) + out.write(Event("answer", "Hi"))
-        assert text + out.end() == "thinking: Hm\\nanswer: Hi\\n"
+        assert text + out.end() == "thinking: Hm\nanswer: Hi\n"
         ```
     """
 

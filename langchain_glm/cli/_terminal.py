@@ -86,15 +86,17 @@ class Display(ABC):
             event = view.add_result(index, text, failed=failed)
         self._show([event])
 
-    def end(self, note: str | None = None) -> None:
-        """Finish the turn: final drawing, then the thinking summary and the usage line.
+    def end(self, note: str | None = None, *, usage: bool = True) -> None:
+        """Finish the turn: final drawing, then a note or the usage line.
 
         Args:
             note: A line to add (e.g. why the turn stopped) instead of the usage line.
+            usage: Print the usage line (off for a failed turn, whose error says enough).
         """
         view = self._turn()
         self._close(view)
-        self.info(note or usage_line(view.usage, view.requests))
+        if note or usage:
+            self.info(note or usage_line(view.usage, view.requests))
         self._view = None
 
     def _turn(self) -> TurnView:
