@@ -19,7 +19,7 @@ from langchain_core.utils import from_env, get_pydantic_field_names, secret_from
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
-from langchain_glm import _convert, _payload
+from langchain_glm import _request, _response
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._streaming import StreamParser
 from langchain_glm.data._profiles import PROFILES
@@ -260,7 +260,7 @@ class ChatGLM(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """LangSmith tracing parameters."""
         params = LangSmithParams(
-            ls_provider=_convert.PROVIDER,
+            ls_provider=_response.PROVIDER,
             ls_model_name=kwargs.get("model", self.model_name),
             ls_model_type="chat",
         )
@@ -270,7 +270,7 @@ class ChatGLM(BaseChatModel):
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens is not None:
             params["ls_max_tokens"] = max_tokens
-        stop_words = _payload.normalize_stop(stop if stop is not None else self.stop)
+        stop_words = _request.normalize_stop(stop if stop is not None else self.stop)
         if stop_words:
             params["ls_stop"] = stop_words
         return params
@@ -306,7 +306,7 @@ class ChatGLM(BaseChatModel):
             params["stop"] = stop
         params["stream"] = stream
         params["extra"] = extra
-        payload = _payload.build_payload(messages, params)
+        payload = _request.build_payload(messages, params)
         return _Call(payload=payload, client=self._client(overrides))
 
     def _client(self, overrides: Mapping[str, Any]) -> GLMClient:
@@ -334,7 +334,7 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Send one non-streaming request and convert the reply."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _convert.chat_result(call.client.post(call.payload), model=call.model)
+        return _response.chat_result(call.client.post(call.payload), model=call.model)
 
     async def _agenerate(
         self,
@@ -345,7 +345,7 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Async twin of `_generate`."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _convert.chat_result(await call.client.apost(call.payload), model=call.model)
+        return _response.chat_result(await call.client.apost(call.payload), model=call.model)
 
     def _stream(
         self,
@@ -397,8 +397,8 @@ class ChatGLM(BaseChatModel):
         Returns:
             The number of prompt tokens.
         """
-        payload = _payload.tokenizer_payload(self.model_name, messages, tools)
-        return _payload.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
+        payload = _request.tokenizer_payload(self.model_name, messages, tools)
+        return _request.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
 
     def get_num_tokens(self, text: str) -> int:
         """Count the tokens of a text sent as one user message (see `get_num_tokens_from_messages`).
@@ -440,12 +440,12 @@ class ChatGLM(BaseChatModel):
             A runnable that calls the model with the tools.
         """
         del strict  # GLM has no strict mode (glm-api §3.1).
-        glm_tools = [_payload.tool_to_glm(tool) for tool in tools]
-        if _payload.forced_tool_name(tool_choice, glm_tools) is not None:
+        glm_tools = [_request.tool_to_glm(tool) for tool in tools]
+        if _request.forced_tool_name(tool_choice, glm_tools) is not None:
             warnings.warn(
                 f"GLM accepts only tool_choice='auto'; tool_choice={tool_choice!r} is sent as "
                 "'auto' with a system instruction to call the tool.",
-                _payload.GLMCompatibilityWarning,
+                _request.GLMCompatibilityWarning,
                 stacklevel=2,
             )
         if tool_choice is not None and tool_choice is not False:

@@ -1,17 +1,18 @@
-"""Pure conversion between LangChain objects and GLM chat-completions JSON.
+"""Pure request building: LangChain messages, tools and options -> the GLM request body.
 
-Nothing here does I/O or keeps state. Outbound: messages -> GLM message dicts
-(tool calls with JSON-string arguments, `reasoning_content` sent back on assistant
-turns). Inbound: a non-streaming response body -> `ChatResult`, GLM `usage` ->
-`UsageMetadata`, GLM tool calls -> LangChain tool calls. Facts cited from
-`glm-api.md` §3.2 (message shapes), §4 (response) and §8.1 (quirks).
+GLM accepts a narrower request than OpenAI-style clients send
+(https://docs.z.ai/api-reference/llm/chat-completion): one stop word on older models,
+`tool_choice="auto"` only, `thinking` as an object, `function.arguments` as a JSON string.
+Everything here turns LangChain-level messages and parameters into a body GLM takes, or
+fails with a clear error before any request is sent. Also builds the token-counting request.
+Nothing here does I/O or keeps state.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from langchain_core.messages import (
     AIMessage,
@@ -23,13 +24,9 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
-from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
-from langchain_core.messages.tool import invalid_tool_call as create_invalid_tool_call
-from langchain_core.messages.tool import tool_call as create_tool_call
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
-PROVIDER = "zhipuai"
-"""Value of `response_metadata["model_provider"]` on every message we produce."""
+from langchain_glm._response import PROVIDER
 
 _ROLES = {"system", "user", "assistant", "tool"}
 _SKIPPED_BLOCKS = {
@@ -50,9 +47,6 @@ _SKIPPED_BLOCKS = {
 
 class MessageConversionError(ValueError):
     """A message or content block that GLM cannot take (raised before any request)."""
-
-
-# --------------------------------------------------------------------------- outbound
 
 
 def messages_to_glm(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -283,147 +277,243 @@ def _unsupported_block(block: Any, position: int, index: int, role: str) -> Mess
     return MessageConversionError(msg)
 
 
-# --------------------------------------------------------------------------- inbound
+class GLMCompatibilityWarning(UserWarning):
+    """A request was adapted to what GLM accepts (e.g. a forced `tool_choice` sent as "auto")."""
 
 
-def usage_to_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
-    """Map GLM `usage` to LangChain `UsageMetadata` (glm-api §4.3).
-
-    Args:
-        usage: GLM usage object.
-
-    Returns:
-        Totals, plus `cache_read` and `reasoning` details when GLM reports them.
-    """
-    input_tokens = int(usage.get("prompt_tokens") or 0)
-    output_tokens = int(usage.get("completion_tokens") or 0)
-    total = usage.get("total_tokens")
-    result = cast(
-        "UsageMetadata",
-        {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "total_tokens": int(total) if total is not None else input_tokens + output_tokens,
-        },
-    )
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
-    if cached is not None:
-        input_details: InputTokenDetails = {"cache_read": int(cached)}
-        result["input_token_details"] = input_details
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
-    if reasoning is not None:
-        output_details: OutputTokenDetails = {"reasoning": int(reasoning)}
-        result["output_token_details"] = output_details
-    return result
+_BUILTIN_TOOL_TYPES = {"web_search", "retrieval", "mcp"}
+_FORCING_CHOICES = {"any", "required"}
+_CHOICE_KEYWORDS = {"auto", "none", *_FORCING_CHOICES}
 
 
-def parse_tool_calls(
-    raw_calls: Iterable[Mapping[str, Any]],
-) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-    """Parse GLM tool calls; arguments that are not a JSON object become invalid calls.
+def normalize_stop(stop: str | Sequence[str] | None) -> list[str] | None:
+    """GLM takes at most one stop word (glm-api §3.1); empty lists are dropped.
 
     Args:
-        raw_calls: GLM `tool_calls` entries (function type).
+        stop: A stop word, a list of them, or None.
 
     Returns:
-        The parsed calls and the invalid ones; never raises on bad arguments.
+        A one-item list, or None when there is no stop word.
+
+    Raises:
+        ValueError: More than one stop word.
     """
-    calls: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    for raw in raw_calls:
-        function = raw.get("function") or {}
-        name = function.get("name") or ""
-        args = function.get("arguments")
-        call_id = raw.get("id")
-        parsed, error = _parse_arguments(args)
-        if parsed is not None:
-            calls.append(create_tool_call(name=name, args=parsed, id=call_id))
-        else:
-            invalid.append(
-                create_invalid_tool_call(
-                    name=name, args=arguments_text(args), id=call_id, error=error
-                )
-            )
-    return calls, invalid
+    if stop is None:
+        return None
+    words = [stop] if isinstance(stop, str) else [w for w in stop if w]
+    if not words:
+        return None
+    if len(words) > 1:
+        msg = f"GLM accepts a single stop sequence, got {len(words)}: {words!r}. Pass one."
+        raise ValueError(msg)
+    return words
 
 
-def _parse_arguments(args: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """Parse tool arguments: (object, None) on success, (None, reason) otherwise."""
-    if isinstance(args, dict):
-        return args, None
-    try:
-        parsed = json.loads(args or "{}")
-    except (TypeError, ValueError) as err:
-        return None, f"arguments are not valid JSON: {err}"
-    if not isinstance(parsed, dict):
-        return None, "arguments are not a JSON object"
-    return parsed, None
-
-
-def arguments_text(args: Any) -> str:
-    """Tool arguments as text: GLM sends a JSON string, but may send an object (quirk 1)."""
-    if args is None:
-        return ""
-    if isinstance(args, str):
-        return args
-    return json.dumps(args, ensure_ascii=False)
-
-
-def response_metadata(body: Mapping[str, Any], choice: Mapping[str, Any]) -> dict[str, Any]:
-    """Response metadata of a finished reply (non-stream body or final stream state).
+def check_range(name: str, value: float | None, low: float, high: float) -> None:
+    """Reject a sampling value GLM would refuse, before any request is sent.
 
     Args:
-        body: The response body (or the accumulated stream fields).
-        choice: Its first choice.
+        name: Parameter name, for the message.
+        value: The value (None = not set).
+        low: Smallest allowed value.
+        high: Largest allowed value.
 
-    Returns:
-        `model_name`, `finish_reason`, `id`, `model_provider`, and GLM's
-        `web_search` / `content_filter` when present.
+    Raises:
+        ValueError: The value lies outside `[low, high]`.
     """
-    meta: dict[str, Any] = {"model_provider": PROVIDER}
-    if body.get("model"):
-        meta["model_name"] = body["model"]
-    if choice.get("finish_reason"):
-        meta["finish_reason"] = choice["finish_reason"]
-    if body.get("id"):
-        meta["id"] = body["id"]
-    for key in ("request_id", "web_search", "content_filter"):
-        if body.get(key):
-            meta[key] = body[key]
-    return meta
+    if value is not None and not low <= value <= high:
+        msg = f"{name}={value!r} is outside GLM's range [{low}, {high}]."
+        raise ValueError(msg)
 
 
-def chat_result(body: Mapping[str, Any], *, model: str | None = None) -> ChatResult:
-    """Convert a non-streaming GLM response body to a `ChatResult`.
+def thinking_param(thinking: bool | None, clear_thinking: bool | None) -> dict[str, Any] | None:
+    """GLM `thinking` object (glm-api §3.3); None leaves the server default.
 
     Args:
-        body: The parsed JSON response.
-        model: The requested model, reported when the server does not echo one.
+        thinking: Enable (True) or disable (False) thinking; None = server default.
+        clear_thinking: False keeps earlier turns' reasoning (preserved thinking).
 
     Returns:
-        One generation holding the `AIMessage`.
+        The object to send, or None.
     """
-    if model and not body.get("model"):
-        body = {**body, "model": model}
-    choice = (body.get("choices") or [{}])[0]
-    raw = choice.get("message") or {}
-    function_calls = [
-        c for c in raw.get("tool_calls") or [] if c.get("type", "function") == "function"
-    ]
-    calls, invalid = parse_tool_calls(function_calls)
-    additional: dict[str, Any] = {}
-    reasoning = raw.get("reasoning_content") or raw.get("reasoning")
-    if reasoning:
-        additional["reasoning_content"] = reasoning
-    usage = body.get("usage")
-    message = AIMessage(
-        content=raw.get("content") or "",
-        additional_kwargs=additional,
-        tool_calls=calls,
-        invalid_tool_calls=invalid,
-        response_metadata=response_metadata(body, choice),
-        usage_metadata=usage_to_metadata(usage) if usage else None,
-        id=body.get("id"),
-    )
-    llm_output = {"model_name": body.get("model"), "token_usage": usage}
-    return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
+    if thinking is None and clear_thinking is None:
+        return None
+    param: dict[str, Any] = {"type": "disabled" if thinking is False else "enabled"}
+    if clear_thinking is not None:
+        param["clear_thinking"] = clear_thinking
+    return param
+
+
+def forced_tool_name(tool_choice: Any, tools: Sequence[Mapping[str, Any]]) -> str | None:
+    """What a forcing `tool_choice` asks for, in words; None when it forces nothing.
+
+    GLM only accepts `tool_choice="auto"` (glm-api §3.1), so forcing is done by
+    instruction instead (see `steer_to_tools`).
+
+    Args:
+        tool_choice: Any value LangChain accepts (`"any"`, `"required"`, `True`, a
+            tool name, an OpenAI-style dict, `"auto"`, `"none"`, None).
+        tools: The GLM tools of the request.
+
+    Returns:
+        `"*"` when any tool must be called, a tool name when that one must be, else None.
+    """
+    tool_choice = choice_keyword(tool_choice)
+    if isinstance(tool_choice, dict):
+        function = tool_choice.get("function") or {}
+        return str(function.get("name") or tool_choice.get("name") or "*")
+    if tool_choice in (None, False, "auto", "none"):
+        return None
+    if tool_choice is True or tool_choice in _FORCING_CHOICES:
+        names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
+        return names[0] if len(names) == 1 else "*"
+    return str(tool_choice)
+
+
+def choice_keyword(tool_choice: Any) -> Any:
+    """Reduce dict forms that only name a mode (`{"type": "any"}`, Anthropic style) to it.
+
+    Args:
+        tool_choice: Any `tool_choice` value.
+
+    Returns:
+        `"auto"`, `"none"`, `"any"` or `"required"` for such dicts; otherwise the value.
+    """
+    if isinstance(tool_choice, dict) and tool_choice.get("type") in _CHOICE_KEYWORDS:
+        return tool_choice["type"]
+    return tool_choice
+
+
+def steer_to_tools(messages: list[dict[str, Any]], forced: str) -> list[dict[str, Any]]:
+    """Add a system instruction that makes the model call the required tool.
+
+    Args:
+        messages: GLM messages (not modified).
+        forced: A tool name, or `"*"` for "any tool".
+
+    Returns:
+        The messages with the instruction appended to the first system message
+        (or a new leading system message).
+    """
+    if forced == "*":
+        rule = "You must respond by calling one of the provided tools; do not answer in plain text."
+    else:
+        rule = f"You must respond by calling the tool `{forced}`; do not answer in plain text."
+    out = list(messages)
+    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
+        out[0] = {**out[0], "content": f"{out[0]['content']}\n\n{rule}"}
+    else:
+        out.insert(0, {"role": "system", "content": rule})
+    return out
+
+
+def build_payload(messages: Sequence[BaseMessage], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Assemble the request body from messages and resolved call parameters.
+
+    Args:
+        messages: The conversation.
+        params: Resolved parameters: `model`, `stream`, `thinking`, `clear_thinking`,
+            `temperature`, `top_p`, `max_tokens`, `do_sample`, `stop`, `tool_stream`,
+            and `extra` (other body fields such as `tools`, `tool_choice`,
+            `response_format`, `model_kwargs` entries).
+
+    Returns:
+        The JSON body for `POST /chat/completions`.
+
+    Raises:
+        ValueError: Bad input (too many stop words, out-of-range sampling values,
+            an unsupported message), detected before any request is sent.
+    """
+    check_range("temperature", params.get("temperature"), 0.0, 1.0)
+    check_range("top_p", params.get("top_p"), 0.0, 1.0)
+    if params.get("max_tokens") is not None and params["max_tokens"] < 1:
+        msg = f"max_tokens={params['max_tokens']!r} must be at least 1."
+        raise ValueError(msg)
+    body: dict[str, Any] = {"model": params["model"], "messages": messages_to_glm(messages)}
+    for key in ("temperature", "top_p", "max_tokens", "do_sample"):
+        if params.get(key) is not None:
+            body[key] = params[key]
+    stop = normalize_stop(params.get("stop"))
+    if stop:
+        body["stop"] = stop
+    thinking = thinking_param(params.get("thinking"), params.get("clear_thinking"))
+    if thinking:
+        body["thinking"] = thinking
+    body.update(params.get("extra") or {})
+    _apply_tool_choice(body)
+    body["stream"] = bool(params.get("stream"))
+    if body["stream"] and params.get("tool_stream") and body.get("tools"):
+        body["tool_stream"] = True
+    return body
+
+
+def _apply_tool_choice(body: dict[str, Any]) -> None:
+    """Make `tool_choice` something GLM accepts, steering by instruction when forced."""
+    choice = body.pop("tool_choice", None)
+    tools = body.get("tools")
+    if not tools:
+        return
+    if choice_keyword(choice) == "none":
+        del body["tools"]
+        return
+    forced = forced_tool_name(choice, tools)
+    if forced is not None:
+        body["messages"] = steer_to_tools(body["messages"], forced)
+    body["tool_choice"] = "auto"
+
+
+def tool_to_glm(tool: Any) -> dict[str, Any]:
+    """Convert anything LangChain accepts as a tool to a GLM tool object.
+
+    GLM built-in tools (`{"type": "web_search" | "retrieval" | "mcp", ...}`) pass
+    through unchanged; everything else goes through LangChain's OpenAI-format
+    conversion (BaseTool, functions, pydantic classes, TypedDicts, JSON schema).
+
+    Args:
+        tool: The tool.
+
+    Returns:
+        The GLM tool dict.
+    """
+    if isinstance(tool, dict) and tool.get("type") in _BUILTIN_TOOL_TYPES:
+        return dict(tool)
+    return convert_to_openai_tool(tool)
+
+
+def tokenizer_payload(
+    model: str, messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """Body of GLM's token-counting request (`POST {base}/tokenizer`, glm-api §1).
+
+    Args:
+        model: The model whose tokenizer counts.
+        messages: The messages to count.
+        tools: Tools that would be sent with them, if any.
+
+    Returns:
+        `{"model", "messages", "tools"?}`.
+    """
+    body: dict[str, Any] = {"model": model, "messages": messages_to_glm(messages)}
+    if tools:
+        body["tools"] = [tool_to_glm(tool) for tool in tools]
+    return body
+
+
+def prompt_tokens(body: Mapping[str, Any]) -> int:
+    """Read the token count from a tokenizer response.
+
+    Args:
+        body: The tokenizer response (`{"usage": {"prompt_tokens", ...}}`).
+
+    Returns:
+        The prompt token count.
+
+    Raises:
+        ValueError: The response carries no count.
+    """
+    usage = body.get("usage") or {}
+    count = usage.get("prompt_tokens", usage.get("total_tokens"))
+    if not isinstance(count, int):
+        msg = f"GLM's tokenizer response has no token count: {body!r}"
+        raise ValueError(msg)
+    return count

@@ -15,8 +15,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_glm import _convert
-from langchain_glm._convert import MessageConversionError
+from langchain_glm import _request, _response
+from langchain_glm._request import MessageConversionError
 
 CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "tool_call"}
 
@@ -107,7 +107,7 @@ CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "
     ],
 )
 def test_message_to_glm(message: BaseMessage, expected: dict[str, Any]) -> None:
-    assert _convert.message_to_glm(message) == expected
+    assert _request.message_to_glm(message) == expected
 
 
 def test_anthropic_style_tool_use_blocks_are_not_sent_as_text() -> None:
@@ -118,7 +118,7 @@ def test_anthropic_style_tool_use_blocks_are_not_sent_as_text() -> None:
         ],
         tool_calls=[CALL],
     )
-    out = _convert.message_to_glm(message)
+    out = _request.message_to_glm(message)
     assert out["content"] == "calling"
     assert out["tool_calls"][0]["id"] == "call_1"
 
@@ -134,7 +134,7 @@ def test_v1_history_with_search_results_and_refusals_goes_back_as_text_only() ->
         ],
         response_metadata={"model_provider": "zhipuai", "output_version": "v1"},
     )
-    assert _convert.message_to_glm(message) == {
+    assert _request.message_to_glm(message) == {
         "role": "assistant",
         "content": "GLM-4.6 is out.",
         "reasoning_content": "found it",
@@ -148,7 +148,7 @@ def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
             {"name": "f", "args": "{bad", "id": "c9", "error": "x", "type": "invalid_tool_call"}
         ],
     )
-    assert _convert.message_to_glm(message)["tool_calls"] == [
+    assert _request.message_to_glm(message)["tool_calls"] == [
         {"id": "c9", "type": "function", "function": {"name": "f", "arguments": "{bad"}}
     ]
 
@@ -166,12 +166,12 @@ def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
 )
 def test_unsupported_input_is_a_clear_error(message: BaseMessage, fragment: str) -> None:
     with pytest.raises(MessageConversionError, match=fragment):
-        _convert.messages_to_glm([HumanMessage("hi"), message])
+        _request.messages_to_glm([HumanMessage("hi"), message])
 
 
 def test_empty_conversation_is_rejected() -> None:
     with pytest.raises(MessageConversionError, match="at least one message"):
-        _convert.messages_to_glm([])
+        _request.messages_to_glm([])
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def test_empty_conversation_is_rejected() -> None:
     ],
 )
 def test_usage_to_metadata(usage: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert _convert.usage_to_metadata(usage) == expected
+    assert _response.usage_to_metadata(usage) == expected
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,7 @@ def test_parse_tool_calls_never_raises(arguments: Any, valid: bool) -> None:
             "function": {"name": "f", "arguments": arguments},
         }
     ]
-    calls, invalid = _convert.parse_tool_calls(raw)
+    calls, invalid = _response.parse_tool_calls(raw)
     assert (len(calls), len(invalid)) == ((1, 0) if valid else (0, 1))
     if not valid:
         assert invalid[0]["args"] == arguments
@@ -258,7 +258,7 @@ def test_chat_result_from_real_capture_t1() -> None:
             "total_tokens": 877,
         },
     }
-    message = _convert.chat_result(body).generations[0].message
+    message = _response.chat_result(body).generations[0].message
     assert isinstance(message, AIMessage)
     assert message.content == "\nOi!"
     assert message.additional_kwargs == {"reasoning_content": "1. Analyze"}
@@ -296,7 +296,7 @@ def test_chat_result_reads_vllm_reasoning_field_and_tool_call_without_content() 
             }
         ],
     }
-    message = _convert.chat_result(body).generations[0].message
+    message = _response.chat_result(body).generations[0].message
     assert isinstance(message, AIMessage)
     assert message.content == ""
     assert message.additional_kwargs["reasoning_content"] == "need weather"

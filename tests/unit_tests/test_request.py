@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from langchain_glm import _payload
+from langchain_glm import _request
 
 
 @pytest.mark.parametrize(
@@ -17,12 +17,12 @@ from langchain_glm import _payload
     [(None, None), ([], None), ("END", ["END"]), (["END"], ["END"]), (["", "END"], ["END"])],
 )
 def test_normalize_stop(stop: Any, expected: list[str] | None) -> None:
-    assert _payload.normalize_stop(stop) == expected
+    assert _request.normalize_stop(stop) == expected
 
 
 def test_more_than_one_stop_word_is_rejected() -> None:
     with pytest.raises(ValueError, match="single stop sequence"):
-        _payload.normalize_stop(["a", "b"])
+        _request.normalize_stop(["a", "b"])
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_more_than_one_stop_word_is_rejected() -> None:
     ],
 )
 def test_thinking_param(thinking: bool | None, clear: bool | None, expected: Any) -> None:
-    assert _payload.thinking_param(thinking, clear) == expected
+    assert _request.thinking_param(thinking, clear) == expected
 
 
 def _params(**overrides: Any) -> dict[str, Any]:
@@ -44,12 +44,12 @@ def _params(**overrides: Any) -> dict[str, Any]:
 
 
 def test_build_payload_minimal_and_full() -> None:
-    assert _payload.build_payload([HumanMessage("hi")], _params()) == {
+    assert _request.build_payload([HumanMessage("hi")], _params()) == {
         "model": "glm-4.6",
         "messages": [{"role": "user", "content": "hi"}],
         "stream": False,
     }
-    full = _payload.build_payload(
+    full = _request.build_payload(
         [HumanMessage("hi")],
         _params(
             stream=True,
@@ -60,7 +60,7 @@ def test_build_payload_minimal_and_full() -> None:
             stop=["x"],
             thinking=False,
             tool_stream=True,
-            extra={"request_id": "r1", "tools": [_payload.tool_to_glm(_Weather)]},
+            extra={"request_id": "r1", "tools": [_request.tool_to_glm(_Weather)]},
         ),
     )
     assert full["thinking"] == {"type": "disabled"}
@@ -73,11 +73,11 @@ def test_build_payload_minimal_and_full() -> None:
 
 
 def test_tool_stream_needs_streaming_and_tools() -> None:
-    tools = {"tools": [_payload.tool_to_glm(_Weather)]}
-    not_streaming = _payload.build_payload(
+    tools = {"tools": [_request.tool_to_glm(_Weather)]}
+    not_streaming = _request.build_payload(
         [HumanMessage("x")], _params(tool_stream=True, extra=tools)
     )
-    no_tools = _payload.build_payload([HumanMessage("x")], _params(stream=True, tool_stream=True))
+    no_tools = _request.build_payload([HumanMessage("x")], _params(stream=True, tool_stream=True))
     assert "tool_stream" not in not_streaming
     assert "tool_stream" not in no_tools
 
@@ -93,7 +93,7 @@ def test_tool_stream_needs_streaming_and_tools() -> None:
 )
 def test_bad_parameters_fail_before_sending(params: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
-        _payload.build_payload([HumanMessage("x")], _params(**params))
+        _request.build_payload([HumanMessage("x")], _params(**params))
 
 
 class _Weather(BaseModel):
@@ -118,8 +118,8 @@ class _Weather(BaseModel):
 def test_tool_choice_is_always_auto_on_the_wire(
     choice: Any, sent_tools: bool, instruction: str | None
 ) -> None:
-    extra = {"tools": [_payload.tool_to_glm(_Weather)], "tool_choice": choice}
-    body = _payload.build_payload([SystemMessage("sys"), HumanMessage("x")], _params(extra=extra))
+    extra = {"tools": [_request.tool_to_glm(_Weather)], "tool_choice": choice}
+    body = _request.build_payload([SystemMessage("sys"), HumanMessage("x")], _params(extra=extra))
     assert ("tools" in body) is sent_tools
     assert body.get("tool_choice") == ("auto" if sent_tools else None)
     system = body["messages"][0]["content"]
@@ -132,10 +132,10 @@ def test_tool_choice_is_always_auto_on_the_wire(
 
 def test_forcing_with_several_tools_names_none_and_inserts_system_message() -> None:
     tools = [
-        _payload.tool_to_glm(_Weather),
+        _request.tool_to_glm(_Weather),
         {"type": "function", "function": {"name": "other", "parameters": {}}},
     ]
-    body = _payload.build_payload(
+    body = _request.build_payload(
         [HumanMessage("x")], _params(extra={"tools": tools, "tool_choice": "any"})
     )
     assert body["messages"][0]["role"] == "system"
@@ -145,6 +145,6 @@ def test_forcing_with_several_tools_names_none_and_inserts_system_message() -> N
 
 def test_builtin_tools_pass_through() -> None:
     search = {"type": "web_search", "web_search": {"enable": True, "search_result": True}}
-    assert _payload.tool_to_glm(search) == search
-    assert _payload.tool_to_glm(_Weather)["function"]["name"] == "_Weather"
-    assert json.dumps(_payload.tool_to_glm(_Weather))
+    assert _request.tool_to_glm(search) == search
+    assert _request.tool_to_glm(_Weather)["function"]["name"] == "_Weather"
+    assert json.dumps(_request.tool_to_glm(_Weather))
