@@ -21,8 +21,9 @@ from pydantic import ConfigDict, Field, SecretStr, model_validator
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _request, _response
 from langchain_glm._client import TOKENIZER, GLMClient
+from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
-from langchain_glm.data._profiles import PROFILES
+from langchain_glm.data._profiles import profile_data
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 """China-mainland (BigModel) pay-as-you-go endpoint, the default."""
@@ -276,9 +277,9 @@ class ChatGLM(BaseChatModel):
         return params
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """Capabilities of the configured model, from `data/_profiles.py`."""
-        data = PROFILES.get(self.model_name.lower())
-        return ModelProfile(**data) if data is not None else None  # type: ignore[typeddict-item]
+        """Capabilities of the configured model, from the capability table (`_models.py`)."""
+        spec = spec_for(self.model_name)
+        return ModelProfile(**profile_data(spec)) if spec is not None else None  # type: ignore[typeddict-item]
 
     # ------------------------------------------------------------------ requests
 
