@@ -216,7 +216,7 @@ def test_fields_and_per_call_overrides_reach_the_body(mode: Mode) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_bad_input_fails_before_any_request(mode: Mode) -> None:
     server = Server()
-    with pytest.raises(ValueError, match="single stop sequence"):
+    with pytest.raises(ValueError, match="at most 1 stop sequence"):
         invoke(server.model(), mode, "x", stop=["a", "b"])
     with pytest.raises(ValueError, match="temperature"):
         invoke(server.model(), mode, "x", temperature=2)
