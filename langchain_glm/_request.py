@@ -692,11 +692,13 @@ def check_inputs(messages: Sequence[Mapping[str, Any]], spec: ModelSpec | None) 
 
     Args:
         messages: GLM messages.
-        spec: The model's capabilities, or None (not checked).
+        spec: The model's capabilities, or None (an unknown model: not checked).
 
     Raises:
         ValueError: The first such part.
     """
+    if spec is None:
+        return
     for i, message in enumerate(messages):
         content = message.get("content")
         if not isinstance(content, list):
@@ -706,7 +708,7 @@ def check_inputs(messages: Sequence[Mapping[str, Any]], spec: ModelSpec | None) 
             msg = f"messages[{i}]: GLM cannot mix a file part with image or video parts."
             raise ValueError(msg)
         kinds = {_MEDIA_KINDS[t] for t in types if t in _MEDIA_KINDS}
-        if spec is not None and spec.inputs is not None and kinds - spec.inputs:
+        if spec.inputs is not None and kinds - spec.inputs:
             takers = [name for name, s in _vision_models() if kinds <= s]
             msg = (
                 f"messages[{i}]: {spec.name} cannot take {', '.join(sorted(kinds - spec.inputs))} "
