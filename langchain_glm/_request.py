@@ -431,8 +431,11 @@ def stop_words(stop: str | Sequence[str] | None, spec: ModelSpec | None) -> list
         The words, or None when there is none.
 
     Raises:
-        ValueError: More stop words than the model takes.
+        ValueError: Not a string or a list of strings, or more stop words than the model takes.
     """
+    if not _is_stop(stop):
+        msg = f"stop={stop!r}: expected a string or a list of strings."
+        raise ValueError(msg)
     words = normalize_stop(stop)
     if words and spec is not None and spec.max_stop is not None and len(words) > spec.max_stop:
         msg = (
@@ -441,6 +444,13 @@ def stop_words(stop: str | Sequence[str] | None, spec: ModelSpec | None) -> list
         )
         raise ValueError(msg)
     return words
+
+
+def _is_stop(stop: Any) -> bool:
+    """Whether a value is a valid `stop` setting (None, a string, a list of strings)."""
+    if stop is None or isinstance(stop, str):
+        return True
+    return isinstance(stop, Sequence) and all(isinstance(word, str) for word in stop)
 
 
 def check_range(name: str, value: float | None, low: float, high: float, model: str) -> None:

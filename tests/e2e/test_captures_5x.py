@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 
 from langchain_glm import ChatGLM, GLMCompatibilityWarning
 from langchain_glm._models import MODELS
@@ -175,3 +181,40 @@ def test_c5_glm51_through_a_relay(server: GLMServer, mode: str) -> None:
     assert message.response_metadata["model_name"] == "GLM-5.1"
     assert message.usage_metadata is not None
     assert message.usage_metadata["output_tokens"] == 130
+
+
+def _tool(name: str, parameters: Any = None) -> dict[str, Any]:
+    schema = {"type": "object"} if parameters is None else parameters
+    return {"type": "function", "function": {"name": name, "parameters": schema}}
+
+
+_CALL = AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "c1", "type": "tool_call"}])
+BAD_INPUT: list[tuple[str, Any, dict[str, Any]]] = [
+    ("glm-4.6", "q", {"top_p": 0.0}),
+    ("glm-5.3", "q", {"max_tokens": 131_073}),
+    ("glm-4.6", "q", {"model": ""}),
+    ("glm-4.6", "q", {"tools": [_tool(f"t{i}") for i in range(129)]}),
+    ("glm-4.6", "q", {"tools": [_tool("bad name")]}),
+    ("glm-4.6", "q", {"tools": [_tool("f", {"type": "array"})]}),
+    ("glm-4.6", [HumanMessage("q"), ToolMessage("r", tool_call_id="nope")], {}),
+    ("glm-4.6", [HumanMessage("q"), _CALL, HumanMessage("next")], {}),
+    ("glm-5.3", [HumanMessage(content=[{"type": "image", "url": "https://x/c.png"}])], {}),
+    ("glm-4.6", [HumanMessage(content=[{"type": "file", "url": "https://x/a.pdf"}])], {}),
+    ("glm-4.6", "q", {"stop": ["a", "b"]}),
+    ("glm-5.3", "q", {"reasoning_effort": "medium"}),
+    ("glm-4.6", "q", {"thinking": "disabled"}),
+    ("glm-4.6", "q", {"max_tokens": "10"}),
+    ("glm-4.6", "q", {"api_key": "sk-canary-per-call-123"}),
+]
+
+
+@pytest.mark.parametrize(("name", "prompt", "options"), BAD_INPUT)
+@pytest.mark.parametrize("way", WAYS)
+def test_bad_input_never_reaches_the_server(
+    server: GLMServer, way: str, name: str, prompt: Any, options: dict[str, Any]
+) -> None:
+    llm = model(server, name)
+    call = llm.invoke if way == "invoke" else lambda *a, **k: list(llm.stream(*a, **k))
+    with pytest.raises(ValueError, match=r"\w"):
+        call(prompt, **options)
+    assert server.requests == []

@@ -96,6 +96,8 @@ def test_tool_stream_needs_streaming_and_tools() -> None:
         ({"top_p": -0.1}, "top_p"),
         ({"max_tokens": 0}, "max_tokens"),
         ({"stop": ["a", "b"]}, "stop"),
+        ({"stop": 5}, "a string or a list of strings"),
+        ({"stop": [1]}, "a string or a list of strings"),
         ({"top_p": 0}, r"top_p=0 is outside glm-4\.6's range"),
         ({"max_tokens": 131073}, "max_tokens"),
         ({"model": ""}, "model"),
