@@ -1,8 +1,7 @@
-"""Public scripting types of the GLM test server: replies, error replies and recorded requests.
+"""Public scripting types of the GLM test service: replies, error replies, recorded requests.
 
-Everything here is plain data. How a reply turns into bytes on the wire lives in
-`langchain_glm.testing._wire`; how requests are checked lives in
-`langchain_glm.testing._validate`.
+Plain data. How a reply becomes bytes lives in `langchain_glm.testing._wire`; how requests
+are checked lives in `langchain_glm.testing._validate`.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_glm._models import spec_for
+
 __all__ = ["ErrorReply", "RawReply", "RecordedRequest", "Reply", "Script", "default_reply"]
 
 
@@ -18,13 +19,12 @@ __all__ = ["ErrorReply", "RawReply", "RecordedRequest", "Reply", "Script", "defa
 class Reply:
     """One scripted assistant turn, served as JSON or SSE depending on the request's ``stream``.
 
-    The fault fields (``delay_before_headers`` and below) make the server misbehave in one of the
-    ways real networks and the real service do; they are all off by default.
+    The fault fields (``delay_before_headers`` and below) make the server misbehave the way
+    real networks and the real service do; all are off by default.
     """
 
     text: str = ""
-    """Assistant ``content``. Empty with ``tool_calls`` set: the non-stream message has no
-    ``content`` key at all, as the real service sends it."""
+    """Assistant ``content`` (GLM-4.6 omits the key beside tool calls; 4.7/5.x send ``""``)."""
 
     reasoning: str | None = None
     """``reasoning_content``; dropped when the request disables thinking or the model cannot."""
@@ -34,13 +34,11 @@ class Reply:
     (otherwise a deterministic id in GLM's format). A dict is JSON-encoded compactly."""
 
     usage: dict[str, int] | None = None
-    """Token counts: any of ``prompt_tokens``, ``completion_tokens``, ``cached_tokens`` and
-    ``reasoning_tokens``. Missing counts are derived from text lengths; ``total_tokens`` is always
-    computed. ``completion_tokens_details`` is sent only when ``reasoning_tokens`` is given."""
+    """Any of ``prompt_tokens``, ``completion_tokens``, ``cached_tokens``, ``reasoning_tokens``.
+    Missing counts are derived from text lengths; ``total_tokens`` is always computed."""
 
     finish_reason: str | None = None
-    """Finish reason; ``None`` means ``"tool_calls"`` when there are tool calls, else ``"stop"``.
-    Any string is sent as is (``"length"``, ``"sensitive"``, ``"network_error"``, ...)."""
+    """Sent as is; ``None`` means ``"tool_calls"`` when there are tool calls, else ``"stop"``."""
 
     web_search: list[dict[str, Any]] | None = None
     """Top-level ``web_search`` results, in the JSON body and on the first stream frame."""
@@ -55,7 +53,7 @@ class Reply:
     """Characters of text, reasoning or tool arguments (with ``tool_stream``) per stream frame."""
 
     include_object: bool = False
-    """Add the 2026-era ``object`` field (``chat.completion`` / ``chat.completion.chunk``)."""
+    """Add ``object`` on GLM-4.6-era models too (GLM-4.7/5.x always send it)."""
 
     delay_before_headers: float = 0.0
     """Seconds to wait before sending the status line (time to first byte)."""
@@ -86,8 +84,7 @@ class Reply:
         """Reject impossible scripts when they are written, not when they are served.
 
         Raises:
-            ValueError: If ``chunk_size`` is below 1, a count is negative, or a tool call has no
-                name.
+            ValueError: A ``chunk_size`` below 1, a negative count, or a tool call with no name.
         """
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
@@ -127,11 +124,7 @@ class ErrorReply:
 
 @dataclass(frozen=True)
 class RawReply:
-    """A response body served byte for byte, e.g. a capture recorded from the real service.
-
-    Use it to replay what GLM actually sent (a JSON body, or SSE frames ending in
-    ``data: [DONE]``); it is served as given, whatever the request asked for.
-    """
+    """A response body served byte for byte whatever the request asked for (replay a capture)."""
 
     body: bytes
     """The exact response body."""
@@ -140,8 +133,8 @@ class RawReply:
     """HTTP status."""
 
     content_type: str | None = None
-    """``Content-Type``; ``None`` picks GLM's SSE type when the body starts with ``data:``,
-    else GLM's JSON type."""
+    """``Content-Type``; ``None`` picks GLM's SSE type for a body starting with ``data:``, else
+    GLM's JSON type."""
 
     delay_before_headers: float = 0.0
     """Seconds to wait before sending the status line."""
@@ -149,7 +142,7 @@ class RawReply:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One HTTP request as the server received it."""
+    """One HTTP request as the service received it."""
 
     method: str
     """HTTP method, upper case."""
@@ -164,10 +157,11 @@ class RecordedRequest:
     """The parsed JSON body, or ``None`` when the body is empty or not JSON."""
 
     body: bytes = b""
-    """The raw body bytes."""
+    """The raw body bytes (multipart uploads arrive as they were sent)."""
 
     connection_id: int = 0
-    """Sequence number of the TCP connection it arrived on (equal ids: keep-alive reuse)."""
+    """Sequence number of the TCP connection it arrived on (equal ids: keep-alive reuse; 0 for
+    `GLMTransport`, which has no connections)."""
 
     query: str = ""
     """The query string, without ``?``."""
@@ -176,38 +170,34 @@ class RecordedRequest:
 Script = Callable[[RecordedRequest], "Reply | ErrorReply | RawReply"]
 """A function deciding the reply from the recorded request."""
 
-
-def _text_of(content: Any) -> str:
-    """Flatten a message ``content`` (a string or a list of parts) to its text.
-
-    Args:
-        content: A message content value from a request.
-
-    Returns:
-        The string itself, or the ``text`` of every text part joined with spaces.
-    """
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = [p.get("text") for p in content if isinstance(p, dict)]
-        return " ".join(t for t in texts if isinstance(t, str))
-    return ""
+_EFFORT_DEPTH = {"none": 0, "minimal": 0, "low": 1, "medium": 2, "high": 2, "xhigh": 4, "max": 4}
 
 
 def last_user_text(body: Any) -> str:
-    """Return the text of the last user message of a request body.
-
-    Args:
-        body: The parsed JSON request body.
-
-    Returns:
-        The last user message's text, or ``""`` when there is none.
-    """
+    """Return the text of the last user message of a request body (text parts joined)."""
     messages = body.get("messages") if isinstance(body, dict) else None
     for message in reversed(messages if isinstance(messages, list) else []):
         if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of(message.get("content"))
+            content = message.get("content")
+            if isinstance(content, list):
+                texts = [p.get("text") for p in content if isinstance(p, dict)]
+                return " ".join(t for t in texts if isinstance(t, str))
+            return content if isinstance(content, str) else ""
     return ""
+
+
+def reasoning_for(body: dict[str, Any], said: str) -> str:
+    """Reasoning about ``said``, as long as the request's ``reasoning_effort`` asks for.
+
+    Models that take efforts (GLM-5.2+) default to ``max``, as the service does; ``low`` gives
+    a quarter of ``max``; ``none``/``minimal`` skip thinking. Other models reason once.
+    """
+    spec = spec_for(str(body.get("model", "")))
+    effort = body.get("reasoning_effort") or "max"
+    depth = _EFFORT_DEPTH.get(effort, 4) if spec is not None and spec.efforts else 1
+    steps = [f"The user said: {said}. I will answer."]
+    steps += ["Let me check that answer once more."] * (depth - 1)
+    return " ".join(steps[:depth])
 
 
 def default_reply(request: RecordedRequest) -> Reply:
@@ -217,8 +207,7 @@ def default_reply(request: RecordedRequest) -> Reply:
         request: The recorded request.
 
     Returns:
-        A reply whose reasoning and text quote the last user message, so a round trip is easy to
-        check: reasoning ``"The user said: <msg>. I will answer."`` and text ``"You said: <msg>"``.
+        Reasoning ``"The user said: <msg>. I will answer."`` and text ``"You said: <msg>"``.
     """
     said = last_user_text(request.json)
-    return Reply(text=f"You said: {said}", reasoning=f"The user said: {said}. I will answer.")
+    return Reply(text=f"You said: {said}", reasoning=reasoning_for(request.json, said))

@@ -71,7 +71,7 @@ def test_raw_http_framing(glm_server: GLMServer) -> None:
             len(plain) - 9,
             plain[9:],
         )
-        head2 = b"POST /v1/chat/completions HTTP/1.1\r\nAuthorization: k\r\nConnection: close\r\n"
+        head2 = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: k\r\nConnection: close\r\n"
         second = _exchange(sock, head2 + b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body, b"}")
     headers, _, payload = second.partition(b"\r\n\r\n")
     assert b"Connection: close" in headers
