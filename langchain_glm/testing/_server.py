@@ -3,15 +3,14 @@
 HTTP is h11's (https://h11.readthedocs.io; httpx already depends on it through httpcore), on
 one asyncio loop in a background thread: one thread serves thousands of concurrent streams,
 and every fault (a delay, a trickle, a cut) is a cancellable ``await``, so `stop` ends open
-streams at once. The test thread scripts replies through the lock-protected `GLMService`.
-A test tool: never expose it beyond 127.0.0.1 and never use it in production.
+streams at once. Never expose it beyond 127.0.0.1 and never use it in production.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import socket
 import threading
 from types import TracebackType
 from typing import Any
@@ -33,34 +32,8 @@ def parse_json(body: bytes) -> Any:
         return None
 
 
-async def _read(
-    conn: h11.Connection, reader: asyncio.StreamReader, cid: int
-) -> RecordedRequest | None:
-    """Read one request off a connection; ``None`` when the client closed it."""
-    head: h11.Request | None = None
-    body: list[bytes] = []
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            conn.receive_data(await reader.read(65536))
-        elif isinstance(event, h11.Request):
-            head = event
-        elif isinstance(event, h11.Data):
-            body.append(event.data)
-        elif isinstance(event, h11.EndOfMessage) and head is not None:
-            path, _, query = head.target.decode().partition("?")
-            headers = {k.decode().lower(): v.decode() for k, v in head.headers}
-            data = b"".join(body)
-            method = head.method.decode().upper()
-            return RecordedRequest(method, path, headers, parse_json(data), data, cid, query)
-        else:
-            return None
-
-
 class GLMServer(GLMService):
-    """A local HTTP server speaking GLM's chat-completions protocol, scripted by the test.
-
-    Scripting (`reply`, `reply_error`, `reply_raw`, `script`, `requests`, ...) is `GLMService`'s.
+    """`GLMService` (all the scripting) served over HTTP on 127.0.0.1.
 
     Example:
         ```python
@@ -78,7 +51,7 @@ class GLMServer(GLMService):
     """
 
     def __init__(self, *, port: int = 0, host: str = "127.0.0.1", **options: Any) -> None:
-        """Configure the server; nothing starts until `start` or ``with``.
+        """Configure the server; nothing listens until `start` or ``with``.
 
         Args:
             port: TCP port; 0 picks a free one.
@@ -91,14 +64,10 @@ class GLMServer(GLMService):
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"GLMServer binds to loopback only, not {host!r}")
         super().__init__(**options)
-        self._bind, self._wanted_port, self._port = LOOPBACK_HOSTS[host], port, 0
-        self._connections = 0
+        self._address = (LOOPBACK_HOSTS[host], port)
+        self._port = self._connections = 0
         self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
+        self._stop: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"GLMServer(url={self.url!r})" if self._thread else "GLMServer(stopped)"
@@ -110,14 +79,10 @@ class GLMServer(GLMService):
 
     @property
     def url(self) -> str:
-        """Root URL, e.g. ``http://127.0.0.1:53011``.
-
-        Raises:
-            RuntimeError: If the server is not running.
-        """
+        """Root URL, e.g. ``http://127.0.0.1:53011``; `RuntimeError` when not running."""
         if not self._thread:
             raise RuntimeError("GLMServer is not running; use `with GLMServer() as server:`")
-        host = f"[{self._bind}]" if ":" in self._bind else self._bind
+        host = f"[{self._address[0]}]" if ":" in self._address[0] else self._address[0]
         return f"http://{host}:{self._port}"
 
     @property
@@ -126,93 +91,77 @@ class GLMServer(GLMService):
         return f"{self.url}/api/paas/v4"
 
     def start(self) -> GLMServer:
-        """Start serving in a background thread; returns once the port is listening.
+        """Listen (raising `OSError` if the port is taken) and serve in a background thread.
 
         Returns:
             The server itself.
 
         Raises:
             RuntimeError: If it is already running.
-            OSError: If the port cannot be bound.
         """
         if self._thread is not None:
             raise RuntimeError("GLMServer is already running")
-        self._ready.clear()
-        self._failure = None
-        self._thread = threading.Thread(target=self._run, name="GLMServer", daemon=True)
+        family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET
+        sock = socket.create_server(self._address, family=family, backlog=4096)
+        self._port = sock.getsockname()[1]
+        loop = asyncio.new_event_loop()
+        self._stop = loop.create_future()
+        self._thread = threading.Thread(
+            target=self._run, args=(loop, sock, self._stop), daemon=True
+        )
         self._thread.start()
-        self._ready.wait()
-        if self._failure is not None:
-            self._thread.join()
-            self._thread = None
-            raise self._failure
         return self
 
     def stop(self) -> None:
         """Close the listener and every connection, and join the thread (idempotent)."""
-        thread, loop, event = self._thread, self._loop, self._stop_event
-        if thread is None:
-            return
-        if loop is not None and event is not None:
-            with contextlib.suppress(RuntimeError):  # the loop may have just closed
-                loop.call_soon_threadsafe(event.set)
-        thread.join()
-        self._thread = self._loop = None
+        if self._thread is not None and self._stop is not None:
+            stop = self._stop
+            stop.get_loop().call_soon_threadsafe(stop.set_result, None)
+            self._thread.join()
+            self._thread = None
 
     def __enter__(self) -> GLMServer:
         return self.start()
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
 
     async def __aenter__(self) -> GLMServer:
-        return await asyncio.to_thread(self.start)
+        return self.start()
 
     async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.stop)
 
-    def _run(self) -> None:
-        """Thread body: run the loop, reporting a startup failure to `start`."""
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:
-            self._failure = exc
-        finally:
-            self._ready.set()
+    def _run(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, stop: asyncio.Future[None]
+    ) -> None:
+        """Thread body: serve until `stop`, then cancel every connection."""
+        tasks: set[asyncio.Task[None]] = set()
 
-    async def _serve(self) -> None:
-        """Listen until `stop`, then cancel every connection."""
-        self._loop, self._stop_event = asyncio.get_running_loop(), asyncio.Event()
-        server = await asyncio.start_server(
-            self._connection, self._bind, self._wanted_port, backlog=4096
-        )
-        try:
-            self._port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop_event.wait()
-        finally:
+        async def serve() -> None:
+            def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                task = asyncio.ensure_future(self._connection(reader, writer))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+
+            server = await asyncio.start_server(track, sock=sock)
+            await stop
             server.close()
-            for task in list(self._tasks):
+            for task in list(tasks):
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        loop.run_until_complete(serve())
+        loop.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve requests on one connection until it closes, keep-alive ends or `stop`."""
-        task = asyncio.current_task()
-        assert task is not None  # noqa: S101 - asyncio runs every callback in a task
-        self._tasks.add(task)
         self._connections += 1
-        conn, cid, stopping = h11.Connection(h11.SERVER), self._connections, False
+        conn, cid = h11.Connection(h11.SERVER), self._connections
         try:
             while (request := await _read(conn, reader, cid)) is not None:
                 if not await _send(conn, writer, self.plan(request)):
@@ -221,10 +170,31 @@ class GLMServer(GLMService):
         except (ConnectionError, h11.ProtocolError):
             pass  # the client went away or spoke garbage: drop the connection
         except asyncio.CancelledError:
-            stopping = True  # `stop`: ending normally keeps asyncio's stream callback quiet
-        finally:
-            self._tasks.discard(task)
-            writer.transport.abort() if stopping else writer.close()
+            writer.transport.abort()  # `stop`: end open streams at once
+            return
+        writer.close()
+
+
+async def _read(
+    conn: h11.Connection, reader: asyncio.StreamReader, cid: int
+) -> RecordedRequest | None:
+    """Read one request off a connection; ``None`` when the client closed it."""
+    head, body = None, bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(await reader.read(65536))
+        elif isinstance(event, h11.Request):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif not isinstance(event, h11.EndOfMessage) or head is None:
+            return None
+        else:
+            path, _, query = head.target.decode().partition("?")
+            headers = {k.decode(): v.decode() for k, v in head.headers}  # h11 lower-cases names
+            method, data = head.method.decode(), bytes(body)
+            return RecordedRequest(method, path, headers, parse_json(data), data, cid, query)
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) -> bool:
@@ -233,9 +203,9 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
         await asyncio.sleep(plan.delay)
     if plan.disconnect:
         return False
-    headers = [*plan.header_list(), ("Connection", "keep-alive")]
-    reason = phrase(plan.status).encode()
-    writer.write(conn.send(h11.Response(status_code=plan.status, headers=headers, reason=reason)))
+    headers = [*plan.header_list(), ("Connection", "keep-alive")]  # h11 says close if needed
+    head = h11.Response(status_code=plan.status, headers=headers, reason=phrase(plan.status))
+    writer.write(conn.send(head) or b"")
     for gap, piece in plan.paced():
         if gap > 0:
             await writer.drain()

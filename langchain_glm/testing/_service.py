@@ -1,9 +1,8 @@
-"""`GLMService`: the GLM behaviour as pure code, and `Plan`, what to send for one request.
+"""`GLMService`: the GLM behaviour as pure code; `plan(request)` returns what to send.
 
-`GLMService.plan` takes a parsed `RecordedRequest` and returns a `Plan` (status, headers, body
-pieces, pacing and faults) without any I/O; `GLMServer` (HTTP on loopback) and `GLMTransport`
-(in-process httpx) only carry plans out. Scripting (queued replies, scripts, recorded requests)
-lives here, so both carriers script the same way.
+No I/O here. `GLMServer` (HTTP on loopback) and `GLMTransport` (in-process httpx) only carry
+out a `Plan`. Scripting (queued replies, scripts, recorded requests) lives here too, so both
+carriers are scripted the same way. Paths follow https://docs.z.ai/api-reference .
 """
 
 from __future__ import annotations
@@ -15,60 +14,48 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_glm._models import MODELS
-from langchain_glm.testing._replies import (
-    ErrorReply,
-    RawReply,
-    RecordedRequest,
-    Reply,
-    Script,
-    default_reply,
-)
+from langchain_glm.testing import _wire as wire
+from langchain_glm.testing._replies import ErrorReply, RawReply, RecordedRequest, Reply, Script
+from langchain_glm.testing._replies import default_reply as _default
 from langchain_glm.testing._validate import check_auth, check_body
-from langchain_glm.testing._wire import (
-    Turn,
-    completion_bytes,
-    dumps,
-    error_body,
-    html_page,
-    stream_events,
-    tokenizer_body,
-)
 
 DEFAULT_MODELS = tuple(MODELS)
-"""Model ids a service knows unless given ``models=``: every model of the capability table."""
+"""Models a service knows unless given ``models=``: all of ``langchain_glm._models.MODELS``."""
 
 BASE_PATHS = ("/api/paas/v4", "/api/coding/paas/v4", "/v1")
 """Base paths served: standard, coding plan, and OpenAI-style."""
 
-_JSON = "application/json; charset=UTF-8"
-_SSE = "text/event-stream;charset=UTF-8"
+_JSON, _SSE = "application/json; charset=UTF-8", "text/event-stream;charset=UTF-8"
 Answer = Reply | ErrorReply | RawReply
-_Queued = Answer | Script
+_A = TypeVar("_A", Reply, ErrorReply, RawReply)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What to send for one request; carriers execute it and decide nothing."""
+    """What to send for one request; carriers execute it and decide nothing.
+
+    Attributes:
+        status: HTTP status.
+        headers: Response headers (``Content-Length`` comes from ``length``).
+        chunks: Body pieces in order (one SSE event each for streams).
+        length: ``Content-Length``; ``None`` sends the body chunked.
+        delay: Seconds before the status line.
+        gap: Seconds between body pieces (the first goes at once).
+        complete: ``False``: drop the connection after the pieces (a cut body).
+        disconnect: Drop the connection without any response.
+    """
 
     status: int = 200
-    """HTTP status."""
     headers: dict[str, str] = field(default_factory=dict)
-    """Response headers (``Content-Length`` is added from ``length``)."""
     chunks: tuple[bytes, ...] = ()
-    """Body pieces, sent in order (one SSE event each for streams)."""
     length: int | None = None
-    """``Content-Length``; ``None`` sends the body chunked (streams)."""
     delay: float = 0.0
-    """Seconds before the status line."""
     gap: float = 0.0
-    """Seconds between body pieces (the first goes at once)."""
     complete: bool = True
-    """``False``: drop the connection after the pieces, ending the body early."""
     disconnect: bool = False
-    """Drop the connection without any response."""
 
     def paced(self) -> Iterator[tuple[float, bytes]]:
         """Yield ``(seconds to wait first, piece)`` for each body piece."""
@@ -76,68 +63,53 @@ class Plan:
             yield (self.gap if index else 0.0), piece
 
     def header_list(self) -> list[tuple[str, str]]:
-        """Headers to send, with ``Content-Length`` when the body has a fixed length."""
+        """The headers to send, with ``Content-Length`` for a fixed-length body."""
         extra = [] if self.length is None else [("Content-Length", str(self.length))]
         return [*self.headers.items(), *extra]
 
 
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 def phrase(status: int) -> str:
     """The reason phrase of an HTTP status (empty for unregistered ones, like 529)."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+
+
+def _body_plan(status: int, ctype: str, body: bytes, delay: float = 0.0) -> Plan:
+    return Plan(status, {"Content-Type": ctype}, (body,), len(body), delay)
 
 
 def _error_plan(e: ErrorReply) -> Plan:
-    if e.html:
-        body, ctype = html_page(e.status, phrase(e.status), e.message), "text/html"
-    else:
-        body, ctype = dumps(error_body(e.code, e.message)), "application/json"
-    headers = {"Content-Type": ctype}
+    page = wire.html_page(e.status, phrase(e.status), e.message) if e.html else None
+    body = page or wire.dumps(wire.error_body(e.code, e.message))
+    plan = _body_plan(e.status, "text/html" if page else "application/json", body)
     if e.retry_after is not None:
-        headers["Retry-After"] = _seconds(e.retry_after)
-    headers.update(e.headers or {})
-    return Plan(e.status, headers, (body,), len(body), e.delay_before_headers)
+        seconds = float(e.retry_after)
+        plan.headers["Retry-After"] = str(int(seconds)) if seconds.is_integer() else repr(seconds)
+    plan.headers.update(e.headers or {})
+    return Plan(**{**plan.__dict__, "delay": e.delay_before_headers})
 
 
 def render(answer: Answer, body: Any, seq: int) -> Plan:
-    """Turn a decided answer to a chat request into a `Plan`.
-
-    Args:
-        answer: The reply, error reply or raw reply to serve.
-        body: The request's JSON body (a dict for replies).
-        seq: Sequence number of the request (seeds ids).
-
-    Returns:
-        The plan.
-    """
+    """The `Plan` of an answer to a chat request (``body``: its JSON; ``seq`` seeds ids)."""
     if isinstance(answer, ErrorReply):
         return _error_plan(answer)
     if isinstance(answer, RawReply):
         sse = answer.body.lstrip().startswith(b"data:")
-        headers = {"Content-Type": answer.content_type or (_SSE if sse else _JSON)}
-        raw = (answer.body,)
-        return Plan(answer.status, headers, raw, len(answer.body), answer.delay_before_headers)
-    turn = Turn.from_body(body, seq)
-    delay = answer.delay_before_headers
+        ctype = answer.content_type or (_SSE if sse else _JSON)
+        return _body_plan(answer.status, ctype, answer.body, answer.delay_before_headers)
+    turn, delay = wire.Turn.from_body(body, seq), answer.delay_before_headers
     if answer.disconnect:
         return Plan(delay=delay, disconnect=True)
     if turn.stream:
-        events, complete = stream_events(answer, turn)
+        events, complete = wire.stream_events(answer, turn)
         headers = {"Content-Type": _SSE, "Cache-Control": "no-cache"}
         return Plan(200, headers, tuple(events), None, delay, answer.trickle, complete)
-    data, complete = completion_bytes(answer, turn), answer.cut_after is None
+    data, complete = wire.completion_bytes(answer, turn), answer.cut_after is None
     sent = data if complete else data[: len(data) // 2]
     return Plan(200, {"Content-Type": _JSON}, (sent,), len(data), delay, complete=complete)
 
 
 class GLMService:
-    """GLM's chat-completions behaviour, scripted by a test; no I/O (see `GLMServer`)."""
+    """GLM's chat-completions behaviour, scripted by a test (carried by `GLMServer`)."""
 
     def __init__(
         self,
@@ -152,25 +124,21 @@ class GLMService:
             api_key: Accept only this bearer key (or a valid JWT made from an ``id.secret``
                 key); ``None`` accepts any non-empty key.
             models: Model ids to accept (default `DEFAULT_MODELS`).
-            validate: Check request bodies as the service does (turn off to let anything in).
+            validate: Check request bodies as the service does (``False`` lets anything in).
         """
         self._api_key = api_key
-        self.models: frozenset[str] = frozenset(
-            m.lower() for m in (DEFAULT_MODELS if models is None else models)
-        )
+        self.models = frozenset(m.lower() for m in (DEFAULT_MODELS if models is None else models))
         """Model ids accepted (lower case)."""
         self.validate = validate
         """Whether request bodies are validated."""
         self.batch_state: dict[str, Any] = {}
-        """Store of the Batch API emulation (files, batches), owned by this service."""
+        """The Batch API emulation's store (files, batches), owned by this service."""
         self._lock = threading.Lock()
-        self._queue: deque[_Queued] = deque()
+        self._queue: deque[Answer | Script] = deque()
         self._script: Script | None = None
         self._requests: list[RecordedRequest] = []
         self._script_errors: list[Exception] = []
         self._seq = 0
-
-    # ----------------------------------------------------------------------------- records
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -180,11 +148,7 @@ class GLMService:
 
     @property
     def last_request(self) -> RecordedRequest:
-        """The most recent request.
-
-        Raises:
-            LookupError: If no request has been received.
-        """
+        """The most recent request (`LookupError` before the first)."""
         with self._lock:
             if not self._requests:
                 raise LookupError("no request has been received")
@@ -193,80 +157,59 @@ class GLMService:
     @property
     def pending(self) -> int:
         """How many queued replies have not been served yet."""
-        with self._lock:
-            return len(self._queue)
+        return len(self._queue)
 
     @property
     def script_errors(self) -> list[Exception]:
         """Exceptions raised by scripts (each was answered with HTTP 500, code ``"500"``)."""
-        with self._lock:
-            return list(self._script_errors)
-
-    # ---------------------------------------------------------------------------- scripting
+        return list(self._script_errors)
 
     def reply(self, text: str = "", *, times: int = 1, **fields: Any) -> Reply:
-        """Queue ``Reply(text, **fields)`` (see `Reply` for every field) ``times`` times.
-
-        Returns:
-            The queued reply.
-        """
-        reply = Reply(text, **fields)
-        self.enqueue(*[reply] * times)
-        return reply
+        """Queue ``Reply(text, **fields)`` ``times`` times, and return it (fields: `Reply`)."""
+        return self._add(Reply(text, **fields), times)
 
     def reply_error(
         self, status: int, code: str, message: str | None = None, *, times: int = 1, **fields: Any
     ) -> ErrorReply:
-        """Queue ``ErrorReply(status, code, message, **fields)`` ``times`` times.
-
-        Returns:
-            The queued error reply.
-        """
-        error = ErrorReply(status, code, message, **fields)
-        self.enqueue(*[error] * times)
-        return error
+        """Queue ``ErrorReply(status, code, message, **fields)`` ``times`` times, and return it."""
+        return self._add(ErrorReply(status, code, message, **fields), times)
 
     def reply_raw(self, body: bytes | str, *, times: int = 1, **fields: Any) -> RawReply:
-        """Queue ``RawReply(body, **fields)`` (a ``str`` body is UTF-8 encoded) ``times`` times.
+        """Queue ``RawReply(body, **fields)`` (``str`` is UTF-8 encoded), and return it."""
+        return self._add(
+            RawReply(body.encode() if isinstance(body, str) else body, **fields), times
+        )
 
-        Returns:
-            The queued raw reply.
-        """
-        raw = RawReply(body.encode() if isinstance(body, str) else body, **fields)
-        self.enqueue(*[raw] * times)
-        return raw
+    def _add(self, answer: _A, times: int) -> _A:
+        self.enqueue(*[answer] * times)
+        return answer
 
-    def enqueue(self, *items: _Queued) -> None:
-        """Queue replies, error replies, raw replies or one-shot scripts, served in order.
-
-        Args:
-            *items: One per coming valid chat request; a script gets the `RecordedRequest`.
-        """
+    def enqueue(self, *items: Answer | Script) -> None:
+        """Queue replies or one-shot scripts (called with the request), one per chat request."""
         with self._lock:
             self._queue.extend(items)
 
     def script(self, fn: Script | None) -> None:
-        """Answer with ``fn(request)`` while the queue is empty (``None``: the default reply).
-
-        Args:
-            fn: Called with each `RecordedRequest`; returns a reply (e.g. `auto_reply`).
-        """
-        with self._lock:
-            self._script = fn
+        """Answer with ``fn(request)`` while nothing is queued (``None``: off)."""
+        self._script = fn
 
     def reset(self) -> None:
         """Forget queued replies, the script, recorded requests and script errors; restart ids."""
         with self._lock:
             self._queue.clear()
-            self._script = None
             self._requests.clear()
             self._script_errors.clear()
-            self._seq = 0
+            self._script, self._seq = None, 0
 
-    # ----------------------------------------------------------------------------- deciding
+    def _take_seq(self, request: RecordedRequest | None = None) -> int:
+        with self._lock:
+            self._seq += 1
+            if request is not None:
+                self._requests.append(request)
+            return self._seq - 1
 
     def plan(self, request: RecordedRequest) -> Plan:
-        """Record one request and decide everything about its response.
+        """Record one request and decide its whole response: route, auth, validation, reply.
 
         Args:
             request: The parsed request.
@@ -274,11 +217,8 @@ class GLMService:
         Returns:
             The plan a carrier executes.
         """
-        with self._lock:
-            seq = self._seq
-            self._seq += 1
-            self._requests.append(request)
-        base = next((b for b in BASE_PATHS if request.path.startswith(b + "/")), None)
+        seq = self._take_seq(request)
+        base = next((b for b in BASE_PATHS if request.path.startswith(b + "/")), "")
         route = request.path[len(base) :] if base else ""
         batch = route.startswith(("/files", "/batches"))
         if route not in ("/chat/completions", "/tokenizer") and not batch:
@@ -288,17 +228,15 @@ class GLMService:
         error = check_auth(request.headers, self._api_key)
         if error is None and batch:
             return self._batch(request)
-        if error is None:
-            error = self._check(request.json)
+        error = error or self._check(request.json)
         if error is not None:
             return _error_plan(error)
         if route == "/tokenizer":
-            data = dumps(tokenizer_body(request.json, seq))
-            return Plan(200, {"Content-Type": _JSON}, (data,), len(data))
+            return _body_plan(200, _JSON, wire.dumps(wire.tokenizer_body(request.json, seq)))
         return render(self._next(request), request.json, seq)
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer one non-stream chat body as the scripting decides (for the Batch emulation).
+        """Answer a non-stream chat body as scripted (for the Batch emulation).
 
         Args:
             body: A chat-completions request body.
@@ -306,20 +244,16 @@ class GLMService:
         Returns:
             ``(HTTP status, JSON body)``: a completion, or GLM's error body.
         """
-        with self._lock:
-            seq = self._seq
-            self._seq += 1
-        body = {**body, "stream": False}
-        error = self._check(body)
-        request = RecordedRequest("POST", "/chat/completions", {}, body, dumps(body))
-        answer: Answer = error or self._next(request)
+        seq, body = self._take_seq(), {**body, "stream": False}
+        request = RecordedRequest("POST", "/chat/completions", {}, body, wire.dumps(body))
+        answer = self._check(body) or self._next(request)
         if isinstance(answer, ErrorReply):
-            return answer.status, error_body(answer.code, answer.message)
+            return answer.status, wire.error_body(answer.code, answer.message)
         plan = render(answer, body, seq)
         try:
             return plan.status, json.loads(b"".join(plan.chunks))
         except ValueError:
-            return 500, error_body("500", "the scripted reply is not a JSON document")
+            return 500, wire.error_body("500", "the scripted reply is not a JSON document")
 
     def _check(self, body: Any) -> ErrorReply | None:
         if self.validate:
@@ -327,7 +261,7 @@ class GLMService:
         return None if isinstance(body, dict) else ErrorReply(400, "1210")
 
     def _batch(self, request: RecordedRequest) -> Plan:
-        """Hand a ``/files`` or ``/batches`` request to the Batch emulation, if installed."""
+        """Hand ``/files`` and ``/batches`` to the Batch emulation when it is installed."""
         try:
             batch = importlib.import_module("langchain_glm.testing._batch")
         except ModuleNotFoundError as exc:
@@ -338,19 +272,16 @@ class GLMService:
         return Plan(status, headers, (body,), len(body))
 
     def _next(self, request: RecordedRequest) -> Answer:
-        """The next queued item, else the script, else the default reply (500 if a script fails)."""
+        """The next queued item, else the script, else the default (500 when a script fails)."""
         with self._lock:
             item = self._queue.popleft() if self._queue else self._script
-        if item is None:
-            return default_reply(request)
         if isinstance(item, (Reply, ErrorReply, RawReply)):
             return item
         try:
-            answer = item(request)
+            answer = _default(request) if item is None else item(request)
             if not isinstance(answer, (Reply, ErrorReply, RawReply)):
                 raise TypeError(f"script returned {answer!r}, not a Reply or ErrorReply")
         except Exception as exc:
-            with self._lock:
-                self._script_errors.append(exc)
+            self._script_errors.append(exc)
             return ErrorReply(500, "500", f"script raised {type(exc).__name__}: {exc}")
         return answer

@@ -73,28 +73,31 @@ def tool_call_id(seq: int, index: int, *, stream: bool) -> str:
 
 @dataclass(frozen=True)
 class Turn:
-    """What one chat request asked for, as far as rendering its reply is concerned."""
+    """What one chat request asked for, as far as rendering its reply is concerned.
+
+    Attributes:
+        seq: Sequence number of the request (seeds every generated id).
+        model: The requested model.
+        stream: ``stream: true`` was sent.
+        tool_stream: ``tool_stream: true`` was sent.
+        thinking: Reasoning may be returned (not disabled or skipped; the model thinks).
+        modern: The model speaks the GLM-4.7/5.x shape.
+        response_id: Beijing wall-clock ``YYYYMMDDHHMMSS`` plus 16 hex digits.
+        request_id: The client's ``request_id``, else ``response_id``.
+        created: Unix time of the request.
+        prompt_chars: Characters of the request's messages (for default token counts).
+    """
 
     seq: int
-    """Sequence number of the request (seeds every generated id)."""
     model: str
-    """The requested model."""
     stream: bool
-    """``stream: true`` was sent."""
     tool_stream: bool
-    """``tool_stream: true`` was sent."""
     thinking: bool
-    """Reasoning may be returned (not disabled, and the model thinks)."""
     modern: bool
-    """The model speaks the GLM-4.7/5.x stream shape."""
     response_id: str
-    """Beijing wall-clock ``YYYYMMDDHHMMSS`` plus 16 hex digits."""
     request_id: str
-    """The client's ``request_id``, else ``response_id``."""
     created: int
-    """Unix time of the request."""
     prompt_chars: int
-    """Characters of the request's messages (for default token counts)."""
 
     @classmethod
     def from_body(cls, body: dict[str, Any], seq: int) -> Turn:
