@@ -33,17 +33,11 @@ assert glm.last_request.json["messages"][-1] == {"role": "user", "content": "hi"
 assert "You said: again" in llm.invoke("again").content  # nothing queued: the default reply
 ```
 
-- ``reply(text, **fields)`` queues a `Reply` (``reasoning``, ``tool_calls=[{"name",
-  "arguments"}]``, ``usage``, ``finish_reason``, ``web_search``, ...; ``times=N`` repeats it);
-  faults are fields too: ``delay_before_headers``, ``trickle`` (seconds between frames),
-  ``cut_after=N``, ``disconnect=True``, ``stream_error={...}``, ``malformed_after=N``.
-- ``reply_error(429, "1302", retry_after=2)`` queues an `ErrorReply` (``html=True``: a
-  gateway HTML page); ``reply_raw(body)`` serves bytes verbatim (replay a real capture).
-- ``script(auto_reply)`` answers like a cooperative model from the request JSON: it calls
-  bound tools with arguments built from their schema, answers tool results, does JSON mode;
-  ``script(fn)`` answers with ``fn(request)`` while the queue is empty.
-- ``requests`` / ``last_request`` record what your code sent (`RecordedRequest`: ``method``,
-  ``path``, lower-case ``headers``, ``body``, ``json``).
+Script with ``reply(text, **fields)`` (a `Reply`: reasoning, tool calls, usage, and faults
+such as ``trickle``, ``cut_after``, ``disconnect``, ``stream_error``; ``times=N`` repeats),
+``reply_error(429, "1302", retry_after=2)``, ``reply_raw(capture_bytes)``, ``script(fn)``
+(e.g. `auto_reply`: calls bound tools, answers tool results, does JSON mode, from the request
+JSON alone). ``requests`` / ``last_request`` record what your code sent (`RecordedRequest`).
 
 Standalone, for notebooks and demos: ``python -m langchain_glm.testing --auto --port 8000``
 prints ``GLM test server listening on http://127.0.0.1:8000/api/paas/v4``.
@@ -94,11 +88,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import public names on first use, so the auto-loaded pytest plugin stays cheap.
-
-    Raises:
-        AttributeError: If ``name`` is not public here.
-    """
+    """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

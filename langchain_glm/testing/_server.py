@@ -33,22 +33,7 @@ def parse_json(body: bytes) -> Any:
 
 
 class GLMServer(GLMService):
-    """`GLMService` (all the scripting) served over HTTP on 127.0.0.1.
-
-    Example:
-        ```python
-        import httpx
-
-        from langchain_glm.testing import GLMServer
-
-        with GLMServer() as server:
-            server.reply(text="Hi!", reasoning="Greet back.")
-            body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hello"}]}
-            url = server.base_url + "/chat/completions"
-            answer = httpx.post(url, json=body, headers={"Authorization": "Bearer k"}).json()
-            assert answer["choices"][0]["message"]["content"] == "Hi!"
-        ```
-    """
+    """`GLMService` (all the scripting) served over HTTP on 127.0.0.1 (see the package docs)."""
 
     def __init__(self, *, port: int = 0, host: str = "127.0.0.1", **options: Any) -> None:
         """Configure the server; nothing listens until `start` or ``with``.
@@ -91,14 +76,7 @@ class GLMServer(GLMService):
         return f"{self.url}/api/paas/v4"
 
     def start(self) -> GLMServer:
-        """Listen (raising `OSError` if the port is taken) and serve in a background thread.
-
-        Returns:
-            The server itself.
-
-        Raises:
-            RuntimeError: If it is already running.
-        """
+        """Listen (`OSError` if the port is taken) and serve in a thread; returns the server."""
         if self._thread is not None:
             raise RuntimeError("GLMServer is already running")
         family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET

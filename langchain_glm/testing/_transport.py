@@ -81,14 +81,7 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
     """A base URL for clients of this transport (any host works)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request (sync).
-
-        Args:
-            request: The httpx request.
-
-        Returns:
-            The response, its body streamed as planned.
-        """
+        """Answer one request; the body streams as planned."""
         plan = self.plan(_recorded(request, request.read()))
         wait, late = _budget(plan.delay, request)
         time.sleep(wait)
@@ -96,14 +89,7 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
         return _response(plan, request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request (async).
-
-        Args:
-            request: The httpx request.
-
-        Returns:
-            The response, its body streamed as planned.
-        """
+        """Answer one request (async); the body streams as planned."""
         plan = self.plan(_recorded(request, await request.aread()))
         wait, late = _budget(plan.delay, request)
         await asyncio.sleep(wait)

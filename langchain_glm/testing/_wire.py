@@ -1,11 +1,11 @@
-r"""Pure rendering of scripted replies in GLM's wire format; no I/O.
+r"""Pure rendering of scripted replies in GLM's wire format (no I/O).
 
-Shapes follow the chat-completions reference (https://docs.z.ai/api-reference/llm/chat-completion)
-and real captures. GLM-4.5/4.6-era models: non-stream keys sorted, a leading ``"\n"`` content
-frame before reasoning, ``"reasoning_content": ""`` beside content deltas. GLM-4.7/5.x: no
-``"\n"`` frame, no empty reasoning fields, ``object`` on every frame, ``role`` on every reasoning
-and content delta, ``reasoning_tokens`` in usage, and reasoning may go straight to tool calls.
-Every stream: no ``finish_reason`` before the last frame, usage on the last, ``data: [DONE]``.
+Shapes follow https://docs.z.ai/api-reference/llm/chat-completion and real captures.
+GLM-4.5/4.6-era models: non-stream keys sorted, a ``"\n"`` content frame before reasoning,
+``"reasoning_content": ""`` beside content deltas. GLM-4.7/5.x: none of those, ``object`` on
+every frame, ``role`` on every reasoning and content delta, ``reasoning_tokens`` in usage,
+and reasoning may go straight to tool calls. Every stream: ``finish_reason`` and usage only on
+the last frame, then ``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from langchain_glm.testing._replies import Reply
 
 DONE = b"data: [DONE]\n\n"
 _BEIJING = timezone(timedelta(hours=8))
-_MODERN = ("glm-4.7", "glm-5")
-
+_LIMITS = "please reduce {} or contact customer service to increase limits"
 KNOWN_MESSAGES: dict[str, str] = {
     "500": "Internal server error, please try again later.",
-    "1000": "Authentication failed.",
     "1001": "Authorization parameter not received in header, unable to authenticate.",
     "1002": "Authorization Token is invalid, please ensure that the Authorization Token is "
     "correctly provided.",
@@ -36,19 +34,15 @@ KNOWN_MESSAGES: dict[str, str] = {
     "1210": "Invalid API parameter, please check the documentation.",
     "1211": "Model does not exist, please check the model code.",
     "1214": "The messages parameter is illegal. Please check the documentation.",
-    "1222": "API does not exist.",
     "1234": "Network error, please try again later.",
     "1261": "Prompt exceeds max length",
     "1301": "System detected potentially unsafe or sensitive content in input or generation. "
     "Please avoid using prompts that may generate sensitive content.",
-    "1302": "High concurrency usage of this API, please reduce concurrency or contact customer "
-    "service to increase limits",
-    "1303": "High frequency usage of this API, please reduce frequency or contact customer "
-    "service to increase limits",
+    "1302": "High concurrency usage of this API, " + _LIMITS.format("concurrency"),
+    "1303": "High frequency usage of this API, " + _LIMITS.format("frequency"),
     "1305": "The service may be temporarily overloaded, please try again later",
 }
-"""Messages the real service sends for well-known business codes
-(https://docs.z.ai/api-reference/api-code)."""
+"""The service's messages for well-known codes (https://docs.z.ai/api-reference/api-code)."""
 
 
 def dumps(obj: Any, *, sort_keys: bool = False) -> bytes:
@@ -102,48 +96,25 @@ class Turn:
     @classmethod
     def from_body(cls, body: dict[str, Any], seq: int) -> Turn:
         """Build the turn of a validated request body."""
-        now = time.time()
-        response_id = datetime.fromtimestamp(now, _BEIJING).strftime("%Y%m%d%H%M%S")
-        response_id += _hex(f"id:{seq}", 16)
-        thinking, model = body.get("thinking"), str(body.get("model", ""))
-        spec = spec_for(model)
-        disabled = isinstance(thinking, dict) and thinking.get("type") == "disabled"
-        skipped = body.get("reasoning_effort") in ("none", "minimal")
-        request_id = body.get("request_id")
-        return cls(
-            seq=seq,
-            model=model,
-            stream=body.get("stream") is True,
-            tool_stream=body.get("tool_stream") is True,
-            thinking=not (disabled or skipped) and (spec is None or spec.thinking != "none"),
-            modern=model.lower().startswith(_MODERN),
-            response_id=response_id,
-            request_id=request_id if isinstance(request_id, str) and request_id else response_id,
-            created=int(now),
-            prompt_chars=len(json.dumps(body.get("messages", []), ensure_ascii=False)),
-        )
-
-
-@dataclass(frozen=True)
-class _Resolved:
-    text: str
-    reasoning: str
-    calls: list[tuple[str, str, str]]
-    finish_reason: str
-    usage: dict[str, Any]
-    model: str
+        now, model, thinking = time.time(), str(body.get("model", "")), body.get("thinking")
+        rid = datetime.fromtimestamp(now, _BEIJING).strftime("%Y%m%d%H%M%S") + _hex(f"id:{seq}", 16)
+        off = isinstance(thinking, dict) and thinking.get("type") == "disabled"
+        off = off or body.get("reasoning_effort") in ("none", "minimal")
+        spec, asked = spec_for(model), body.get("request_id")
+        thinks = not off and (spec is None or spec.thinking != "none")
+        modern = model.lower().startswith(("glm-4.7", "glm-5"))
+        chars = len(json.dumps(body.get("messages", []), ensure_ascii=False))
+        flags = (body.get("stream") is True, body.get("tool_stream") is True, thinks, modern)
+        return cls(seq, model, *flags, rid, asked or rid, int(now), chars)
 
 
 def _usage(given: dict[str, int], turn: Turn, reasoning: str, chars: int) -> dict[str, Any]:
     """The usage object, keys in the service's order."""
     prompt = given.get("prompt_tokens", tokens(turn.prompt_chars))
     completion = given.get("completion_tokens", tokens(chars))
-    usage: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": given.get("cached_tokens", 0)},
-    }
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
+    usage["total_tokens"] = prompt + completion
+    usage["prompt_tokens_details"] = {"cached_tokens": given.get("cached_tokens", 0)}
     if "reasoning_tokens" in given or turn.modern:
         derived = tokens(len(reasoning)) if reasoning else 0
         usage["completion_tokens_details"] = {
@@ -152,40 +123,47 @@ def _usage(given: dict[str, int], turn: Turn, reasoning: str, chars: int) -> dic
     return usage
 
 
-def _resolve(reply: Reply, turn: Turn) -> _Resolved:
-    """Fill in a reply's defaults for one turn."""
-    reasoning = (reply.reasoning or "") if turn.thinking else ""
-    calls = []
-    for index, call in enumerate(reply.tool_calls or ()):
-        arguments = call.get("arguments", {})
-        if not isinstance(arguments, str):
-            arguments = dumps(arguments).decode()
-        call_id = call.get("id") or tool_call_id(turn.seq, index, stream=turn.stream)
-        calls.append((str(call_id), str(call["name"]), arguments))
-    chars = len(reply.text) + len(reasoning) + sum(len(c[1]) + len(c[2]) for c in calls)
-    return _Resolved(
-        text=reply.text,
-        reasoning=reasoning,
-        calls=calls,
-        finish_reason=reply.finish_reason or ("tool_calls" if calls else "stop"),
-        usage=_usage(reply.usage or {}, turn, reasoning, chars),
-        model=reply.model or turn.model,
-    )
+@dataclass(frozen=True)
+class _Resolved:
+    """A reply with its defaults filled in for one turn."""
+
+    reasoning: str
+    calls: list[tuple[str, str, str]]
+    finish_reason: str
+    usage: dict[str, Any]
+    model: str
+
+    @classmethod
+    def of(cls, reply: Reply, turn: Turn) -> _Resolved:
+        reasoning = (reply.reasoning or "") if turn.thinking else ""
+        calls = []
+        for index, call in enumerate(reply.tool_calls or ()):
+            args = call.get("arguments", {})
+            args = args if isinstance(args, str) else dumps(args).decode()
+            call_id = call.get("id") or tool_call_id(turn.seq, index, stream=turn.stream)
+            calls.append((str(call_id), str(call["name"]), args))
+        chars = len(reply.text) + len(reasoning) + sum(len(c[1]) + len(c[2]) for c in calls)
+        finish = reply.finish_reason or ("tool_calls" if calls else "stop")
+        usage = _usage(reply.usage or {}, turn, reasoning, chars)
+        return cls(reasoning, calls, finish, usage, reply.model or turn.model)
 
 
-def _add_extras(obj: dict[str, Any], reply: Reply) -> None:
-    if reply.web_search is not None:
-        obj["web_search"] = reply.web_search
-    if reply.content_filter is not None:
-        obj["content_filter"] = reply.content_filter
+def _extras(obj: dict[str, Any], reply: Reply, turn: Turn, kind: str) -> dict[str, Any]:
+    """Add ``object`` and the top-level ``web_search``/``content_filter`` a reply asks for."""
+    if reply.include_object or turn.modern:
+        obj["object"] = kind
+    for key in ("web_search", "content_filter"):
+        if getattr(reply, key) is not None:
+            obj[key] = getattr(reply, key)
+    return obj
 
 
 def completion_body(reply: Reply, turn: Turn) -> dict[str, Any]:
-    """The non-stream response body of a reply (serialize with sorted keys, as GLM does)."""
-    r = _resolve(reply, turn)
+    """The non-stream response body of a reply (GLM serializes it with sorted keys)."""
+    r = _Resolved.of(reply, turn)
     message: dict[str, Any] = {"role": "assistant"}
-    if r.text or not r.calls or turn.modern:
-        message["content"] = r.text
+    if reply.text or not r.calls or turn.modern:
+        message["content"] = reply.text
     if r.reasoning:
         message["reasoning_content"] = r.reasoning
     if r.calls:
@@ -193,48 +171,34 @@ def completion_body(reply: Reply, turn: Turn) -> dict[str, Any]:
             {"id": cid, "index": i, "type": "function", "function": {"name": n, "arguments": a}}
             for i, (cid, n, a) in enumerate(r.calls)
         ]
-    body: dict[str, Any] = {
-        "choices": [{"finish_reason": r.finish_reason, "index": 0, "message": message}],
-        "created": turn.created,
-        "id": turn.response_id,
-        "model": r.model,
-        "request_id": turn.request_id,
-        "usage": r.usage,
-    }
-    if reply.include_object or turn.modern:
-        body["object"] = "chat.completion"
-    _add_extras(body, reply)
-    return body
+    choice = {"finish_reason": r.finish_reason, "index": 0, "message": message}
+    body = {"choices": [choice], "created": turn.created, "id": turn.response_id}
+    body |= {"model": r.model, "request_id": turn.request_id, "usage": r.usage}
+    return _extras(body, reply, turn, "chat.completion")
 
 
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def _call_deltas(index: int, call: tuple[str, str, str], size: int, fragments: bool) -> list[Any]:
-    """One tool call: whole, or (``tool_stream``) its head then argument fragments."""
-    call_id, name, arguments = call
-    head = {"name": name, "arguments": "" if fragments else arguments}
-    deltas: list[Any] = [
-        {"tool_calls": [{"id": call_id, "index": index, "type": "function", "function": head}]}
-    ]
-    pieces = _pieces(arguments, size) if fragments else []
-    deltas += [{"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in pieces]
-    return deltas
-
-
-def _deltas(r: _Resolved, size: int, turn: Turn) -> list[Any]:
+def _deltas(reply: Reply, r: _Resolved, turn: Turn) -> list[Any]:
     """Every delta before the final frame, in the order the model's generation sends them."""
-    role = {"role": "assistant"}
+    role, size = {"role": "assistant"}, reply.chunk_size
     newline = [] if turn.modern or not r.reasoning else [{**role, "content": "\n"}]
-    out: list[Any] = [*newline]
-    out += [{**role, "reasoning_content": p} for p in _pieces(r.reasoning, size)]
+    out: list[Any] = [
+        *newline,
+        *({**role, "reasoning_content": p} for p in _pieces(r.reasoning, size)),
+    ]
     tail = {"reasoning_content": ""} if newline else {}
-    out += [{**role, "content": p, **tail} for p in _pieces(r.text, size)]
-    if r.calls and newline and not r.text:
-        out += newline
-    for index, call in enumerate(r.calls):
-        out += _call_deltas(index, call, size, turn.tool_stream)
+    out += [{**role, "content": p, **tail} for p in _pieces(reply.text, size)]
+    out += newline if r.calls and not reply.text else []
+    for i, (call_id, name, args) in enumerate(r.calls):
+        head = {"name": name, "arguments": "" if turn.tool_stream else args}
+        out.append(
+            {"tool_calls": [{"id": call_id, "index": i, "type": "function", "function": head}]}
+        )
+        fragments = _pieces(args, size) if turn.tool_stream else []
+        out += [{"tool_calls": [{"index": i, "function": {"arguments": p}}]} for p in fragments]
     return out
 
 
@@ -244,26 +208,28 @@ def encode_event(obj: Any) -> bytes:
 
 
 def stream_frames(reply: Reply, turn: Turn) -> list[dict[str, Any]]:
-    """The JSON frames of a streamed reply (without ``[DONE]``); the last has usage."""
-    r = _resolve(reply, turn)
+    """The JSON frames of a streamed reply (without ``[DONE]``); the last carries usage."""
+    r = _Resolved.of(reply, turn)
     head: dict[str, Any] = {"id": turn.response_id, "created": turn.created}
     if reply.include_object or turn.modern:
         head["object"] = "chat.completion.chunk"
     head["model"] = r.model
-    frames = [
-        {**head, "choices": [{"index": 0, "delta": d}]} for d in _deltas(r, reply.chunk_size, turn)
-    ]
-    last = {"index": 0, "finish_reason": r.finish_reason}
-    last["delta"] = {"role": "assistant", "content": ""}
+    frames = [{**head, "choices": [{"index": 0, "delta": d}]} for d in _deltas(reply, r, turn)]
+    last = {
+        "index": 0,
+        "finish_reason": r.finish_reason,
+        "delta": {"role": "assistant", "content": ""},
+    }
     frames.append({**head, "choices": [last], "usage": r.usage})
-    _add_extras(frames[0], reply)
+    for key in ("web_search", "content_filter"):
+        if getattr(reply, key) is not None:
+            frames[0][key] = getattr(reply, key)
     return frames
 
 
 def tokenizer_body(body: dict[str, Any], seq: int) -> dict[str, Any]:
-    """A ``POST /tokenizer`` answer: the same estimate chat replies use, plus any tools."""
-    turn = Turn.from_body(body, seq)
-    tools = body.get("tools")
+    """A ``POST /tokenizer`` answer: the estimate chat replies use, plus any tools."""
+    turn, tools = Turn.from_body(body, seq), body.get("tools")
     count = tokens(turn.prompt_chars + (len(dumps(tools)) if tools else 0))
     usage = {"prompt_tokens": count, "image_tokens": 0, "video_tokens": 0, "total_tokens": count}
     return {
@@ -283,41 +249,36 @@ def error_body(code: str, message: str | None) -> dict[str, Any]:
 
 def html_page(status: int, reason: str, message: str | None) -> bytes:
     """A gateway-style (nginx) HTML error page."""
-    extra = f"<p>{message}</p>\r\n" if message else ""
+    title, extra = f"{status} {reason}", f"<p>{message}</p>\r\n" if message else ""
     return (
-        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{status} {reason}</h1></center>\r\n{extra}<hr><center>nginx</center>\r\n"
-        "</body>\r\n</html>\r\n"
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1>"
+        f"</center>\r\n{extra}<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     ).encode()
-
-
-def _malformed_event(turn: Turn) -> bytes:
-    """An event of broken JSON: two frames run together mid-object."""
-    start = b'{"id":"' + turn.response_id.encode() + b'","choices":[{"index":0,"delta":{"content":"'
-    return b"data: " + start + b"Hel" + start + b"lo\n\n"
-
-
-def _wrapped(error: dict[str, Any]) -> dict[str, Any]:
-    return error if "error" in error else {"error": error}
 
 
 def completion_bytes(reply: Reply, turn: Turn) -> bytes:
     """The non-stream body with its faults: a 200 error body, or truncated JSON."""
-    if reply.stream_error is not None:
-        body = dumps(_wrapped(reply.stream_error))
-    else:
-        body = dumps(completion_body(reply, turn), sort_keys=True)
+    error = reply.stream_error
+    body = dumps(error if "error" in error else {"error": error}) if error is not None else None
+    body = body or dumps(completion_body(reply, turn), sort_keys=True)
     return body if reply.malformed_after is None else body[: len(body) // 2]
 
 
 def stream_events(reply: Reply, turn: Turn) -> tuple[list[bytes], bool]:
     """The SSE events of a streamed reply with its faults, and whether the response completes."""
     events = [encode_event(frame) for frame in stream_frames(reply, turn)] + [DONE]
-    if reply.malformed_after is not None:
-        events.insert(min(reply.malformed_after, len(events) - 1), _malformed_event(turn))
-    if reply.stream_error is not None:
+    if reply.malformed_after is not None:  # two frames run together mid-object
+        start = (
+            b'data: {"id":"'
+            + turn.response_id.encode()
+            + b'","choices":[{"index":0,"delta":{"content":"'
+        )
+        events.insert(
+            min(reply.malformed_after, len(events) - 1), start + b"Hel" + start[6:] + b"lo\n\n"
+        )
+    if (error := reply.stream_error) is not None:
         keep = min(reply.stream_error_after, len(events) - 1)
-        events = [*events[:keep], encode_event(_wrapped(reply.stream_error))]
+        events = [*events[:keep], encode_event(error if "error" in error else {"error": error})]
     if reply.cut_after is not None:
         return events[: reply.cut_after], False
     return events, True
