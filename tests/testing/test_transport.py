@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ async def test_stream_and_errors(mode: str) -> None:
     ],
 )
 async def test_faults_raise_as_over_a_socket(
-    mode: str, fault: dict[str, object], error: type[Exception]
+    mode: str, fault: dict[str, Any], error: type[Exception]
 ) -> None:
     glm = GLMTransport()
     glm.reply("abc", **fault)
