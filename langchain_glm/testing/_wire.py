@@ -45,9 +45,13 @@ KNOWN_MESSAGES: dict[str, str] = {
 """The service's messages for well-known codes (https://docs.z.ai/api-reference/api-code)."""
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def dumps(obj: Any, *, sort_keys: bool = False) -> bytes:
     """Encode JSON as the service does: compact UTF-8, non-ASCII unescaped."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys).encode()
+    return (_ENCODE_SORTED if sort_keys else _ENCODE)(obj).encode()
 
 
 def _hex(seed: str, length: int) -> str:
