@@ -741,6 +741,8 @@ class BatchJob:
             error = BatchFailedError(
                 f"batch {batch['id']} failed validation: {reason}", batch_id=str(batch["id"])
             )
+            if not count:  # a batch we did not create: its size is unknown, so raise
+                raise error
             slots[start : start + count] = [error] * count
             return
         for key in ("output_file_id", "error_file_id"):

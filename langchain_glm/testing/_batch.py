@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
@@ -25,14 +25,6 @@ ENDPOINT = "/v4/chat/completions"
 MAX_LINES = 50_000
 _ROUTE = re.compile(r"/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?$")
 _TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-
-
-class _Request(Protocol):
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any
 
 
 def _dumps(obj: Any) -> bytes:
@@ -70,7 +62,7 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
     return fields
 
 
-def _upload(request: _Request, _: str, state: dict[str, Any]) -> Response:
+def _upload(request: Any, _: str, state: dict[str, Any]) -> Response:
     fields = multipart_fields(request.headers.get("content-type", ""), request.body)
     if fields.get("purpose") != b"batch" or "file" not in fields:
         return _error(400, "multipart form needs a `file` and purpose=batch")
@@ -80,20 +72,20 @@ def _upload(request: _Request, _: str, state: dict[str, Any]) -> Response:
     return _json({**obj, "created_at": _now(), "filename": "batch.jsonl"})
 
 
-def _content(_: _Request, file_id: str, state: dict[str, Any]) -> Response:
+def _content(_: Any, file_id: str, state: dict[str, Any]) -> Response:
     file = state.get("files", {}).get(file_id)
     if file is None:
         return _error(404, f"file {file_id} not found", "1222")
     return 200, {"Content-Type": "application/octet-stream"}, file["content"]
 
 
-def _delete(_: _Request, file_id: str, state: dict[str, Any]) -> Response:
+def _delete(_: Any, file_id: str, state: dict[str, Any]) -> Response:
     if state.get("files", {}).pop(file_id, None) is None:
         return _error(404, f"file {file_id} not found", "1222")
     return _json({"id": file_id, "object": "file", "deleted": True})
 
 
-def _create(request: _Request, _: str, state: dict[str, Any]) -> Response:
+def _create(request: Any, _: str, state: dict[str, Any]) -> Response:
     body = request.json if isinstance(request.json, dict) else {}
     if body.get("input_file_id") not in state.get("files", {}):
         return _error(400, f"input_file_id {body.get('input_file_id')!r} not found")
@@ -111,20 +103,20 @@ def _create(request: _Request, _: str, state: dict[str, Any]) -> Response:
     return _json(batch)
 
 
-def _get(_: _Request, batch_id: str, state: dict[str, Any]) -> Response:
+def _get(_: Any, batch_id: str, state: dict[str, Any]) -> Response:
     if state.get("auto_advance", True):
         advance_batches(state, batch_id)
     return _json(state["batches"][batch_id])
 
 
-def _cancel(_: _Request, batch_id: str, state: dict[str, Any]) -> Response:
+def _cancel(_: Any, batch_id: str, state: dict[str, Any]) -> Response:
     batch = state["batches"][batch_id]
     if batch["status"] in ("validating", "in_progress", "finalizing"):
         batch.update(status="cancelling", cancelling_at=_now())
     return _json(batch)
 
 
-def _list(request: _Request, _: str, state: dict[str, Any]) -> Response:
+def _list(request: Any, _: str, state: dict[str, Any]) -> Response:
     query = parse_qs(getattr(request, "query", ""))
     newest = sorted(state.get("batches", {}).values(), key=lambda b: b["id"], reverse=True)
     after = query.get("after", [None])[0]
@@ -249,7 +241,7 @@ _ROUTES: dict[tuple[str, str, bool, str | None], Callable[..., Response]] = {
 }
 
 
-def handle(request: _Request, *, answer: Answer, state: dict[str, Any]) -> Response:
+def handle(request: Any, *, answer: Answer, state: dict[str, Any]) -> Response:
     """Answer one ``/files`` or ``/batches`` request.
 
     Args:
