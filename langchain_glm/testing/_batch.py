@@ -73,15 +73,11 @@ def _upload(request: Any, _: str, state: dict[str, Any]) -> Response:
 
 
 def _content(_: Any, file_id: str, state: dict[str, Any]) -> Response:
-    file = state.get("files", {}).get(file_id)
-    if file is None:
-        return _error(404, f"file {file_id} not found", "1222")
-    return 200, {"Content-Type": "application/octet-stream"}, file["content"]
+    return 200, {"Content-Type": "application/octet-stream"}, state["files"][file_id]["content"]
 
 
 def _delete(_: Any, file_id: str, state: dict[str, Any]) -> Response:
-    if state.get("files", {}).pop(file_id, None) is None:
-        return _error(404, f"file {file_id} not found", "1222")
+    del state["files"][file_id]
     return _json({"id": file_id, "object": "file", "deleted": True})
 
 
@@ -258,6 +254,6 @@ def handle(request: Any, *, answer: Answer, state: dict[str, Any]) -> Response:
     route = _ROUTES.get((request.method, kind, ident is not None, action))
     if route is None:
         return _error(404, f"API does not exist: {request.method} {request.path}", "1222")
-    if kind == "batches" and ident is not None and ident not in state.get("batches", {}):
-        return _error(404, f"batch {ident} not found", "1222")
+    if ident is not None and ident not in state.get(kind, {}):
+        return _error(404, f"{kind.rstrip('s')} {ident} not found", "1222")
     return route(request, ident or "", state)
