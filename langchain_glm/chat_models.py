@@ -7,7 +7,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -16,7 +16,7 @@ from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from pydantic import (
@@ -35,6 +35,7 @@ from langchain_glm import _request, _response
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
+from langchain_glm.batch import BatchJob
 from langchain_glm.data._profiles import profile_data
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
@@ -238,6 +239,19 @@ class ChatGLM(BaseChatModel):
 
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An `httpx.AsyncClient` to use as given, for the async methods."""
+
+    use_batch_api: bool = False
+    """Run `batch` / `abatch` through GLM's Batch API: half the price, no concurrency
+    limit, results within 24 h (https://docs.bigmodel.cn/cn/guide/tools/batch). Same
+    results as without it; see `batch_submit` for the job-level API."""
+
+    batch_poll_interval: float | None = None
+    """Seconds between status polls of `batch` / `abatch` with `use_batch_api`; `None`
+    polls after 0.5 s and backs off 1.5x to one poll a minute."""
+
+    batch_timeout: float | None = None
+    """Seconds `batch` / `abatch` with `use_batch_api` wait for the job; `None` waits as
+    long as GLM takes. On timeout `BatchTimeoutError.job_id` resumes it."""
 
     _warned: set[str] = PrivateAttr(default_factory=set)
     _token_counts: OrderedDict[str, int] = PrivateAttr(default_factory=OrderedDict)
@@ -475,6 +489,90 @@ class ChatGLM(BaseChatModel):
             if chunk is not None:
                 yield ChatGenerationChunk(message=chunk)
         yield ChatGenerationChunk(message=parser.finish())
+
+    # ------------------------------------------------------------------ Batch API
+
+    def batch_submit(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> BatchJob:
+        """Submit inputs to GLM's Batch API (half price, within 24 h); returns at once.
+
+        Each input (a string, message list or prompt value) becomes one JSONL line whose
+        body is byte for byte the body `invoke` would send with the same options; streaming
+        options are dropped. More than 50,000 requests or 100 MB are split over several
+        batches under one job id. The upload is deleted once the batch is created.
+
+        Args:
+            inputs: What `batch` accepts.
+            **kwargs: Per-call options, as for `invoke` (`max_tokens`, `thinking`, `stop`,
+                `tools`, `response_format`, ...), plus `max_requests_per_batch`,
+                `max_bytes_per_batch` (split limits, default GLM's) and `metadata`.
+
+        Returns:
+            The job; `job.wait()` then `job.results()` give one result per input, in order.
+        """
+        return BatchJob.submit(self, inputs, **kwargs)
+
+    async def abatch_submit(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> BatchJob:
+        """Async twin of `batch_submit`."""
+        return await BatchJob.asubmit(self, inputs, **kwargs)
+
+    def batch_retrieve(self, job_id: str) -> BatchJob:
+        """Resume a Batch API job by its `id`, e.g. in another process.
+
+        Args:
+            job_id: `BatchJob.id` of a job submitted with the same API key.
+
+        Returns:
+            The job, with its current status.
+        """
+        return BatchJob.retrieve(self, job_id)
+
+    async def abatch_retrieve(self, job_id: str) -> BatchJob:
+        """Async twin of `batch_retrieve`."""
+        return await BatchJob.aretrieve(self, job_id)
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Run inputs concurrently, or through the Batch API when `use_batch_api` is set.
+
+        Args:
+            inputs: The inputs.
+            config: Runnable config (with `use_batch_api`, callbacks are not called).
+            return_exceptions: Return errors in the list instead of raising the first.
+            **kwargs: Per-call options, as for `invoke`.
+
+        Returns:
+            One message (or error, with `return_exceptions`) per input, in order.
+        """
+        if not self.use_batch_api or not inputs:
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        job = self.batch_submit(inputs, **kwargs)
+        job.wait(poll_interval=self.batch_poll_interval, timeout=self.batch_timeout)
+        return cast("list[AIMessage]", job.results(return_exceptions=return_exceptions))
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Async twin of `batch`."""
+        if not self.use_batch_api or not inputs:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        job = await self.abatch_submit(inputs, **kwargs)
+        await job.await_completion(
+            poll_interval=self.batch_poll_interval, timeout=self.batch_timeout
+        )
+        return cast("list[AIMessage]", await job.aresults(return_exceptions=return_exceptions))
 
     # ------------------------------------------------------------------ token counting
 
