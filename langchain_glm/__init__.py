@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from langchain_glm._version import __version__
 
 if TYPE_CHECKING:
-    from langchain_glm._convert import MessageConversionError
     from langchain_glm._errors import (
         GLMAPIError,
         GLMAuthenticationError,
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
         GLMRateLimitError,
         GLMTimeoutError,
     )
-    from langchain_glm._payload import GLMCompatibilityWarning
+    from langchain_glm._request import GLMCompatibilityWarning, MessageConversionError
     from langchain_glm.chat_models import ChatGLM
     from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
 
@@ -57,8 +56,8 @@ __all__ = [
 
 _HOMES = {
     "ChatGLM": "langchain_glm.chat_models",
-    "GLMCompatibilityWarning": "langchain_glm._payload",
-    "MessageConversionError": "langchain_glm._convert",
+    "GLMCompatibilityWarning": "langchain_glm._request",
+    "MessageConversionError": "langchain_glm._request",
     "mcp_tool": "langchain_glm.tools",
     "retrieval_tool": "langchain_glm.tools",
     "web_search_results": "langchain_glm.tools",

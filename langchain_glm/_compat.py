@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages import content as types
 from langchain_core.messages.block_translators import register_translator
 
-from langchain_glm._convert import PROVIDER
+from langchain_glm._response import PROVIDER
 
 _WEB_SEARCH = "web_search"
 _WITHHELD = "GLM withheld the output for content safety (finish_reason='sensitive')."

@@ -28,7 +28,7 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import ToolCallChunk
 
-from langchain_glm._convert import PROVIDER, arguments_text, response_metadata, usage_to_metadata
+from langchain_glm._response import PROVIDER, arguments_text, response_metadata, usage_to_metadata
 
 _EXTRA_KEYS = ("web_search", "content_filter")
 

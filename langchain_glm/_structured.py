@@ -52,7 +52,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, SkipValidation
 
-from langchain_glm._payload import GLMCompatibilityWarning
+from langchain_glm._request import GLMCompatibilityWarning
 from langchain_glm._schema import schema_errors
 
 if TYPE_CHECKING:

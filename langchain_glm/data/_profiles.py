@@ -1,59 +1,52 @@
-"""Model profiles for GLM chat models (hand-authored; models.dev is not reachable here).
+"""LangChain model profiles, derived from the capability table in `langchain_glm._models`.
 
-Sources: `glm-api.md` §7.2 (context, max output, thinking, tools, vision, JSON mode)
-and langchain-contract §2.6 (GLM overrides: `tool_choice=False` because GLM takes
-only `"auto"`, `structured_output=False` because there is no native JSON-schema mode,
-`tool_call_streaming=True` on GLM-4.6+).
+Nothing here is hand-maintained per model: every value comes from the table, so
+`ChatGLM.profile`, the checks made before sending and the local test server agree.
+GLM-wide choices: `tool_choice=False` (GLM takes only `"auto"`,
+https://docs.z.ai/api-reference/llm/chat-completion) and `structured_output=False`
+(there is no native JSON-schema mode; `with_structured_output` emulates it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_TEXT: dict[str, Any] = {
-    "text_inputs": True,
-    "text_outputs": True,
-    "image_inputs": False,
-    "image_url_inputs": False,
-    "pdf_inputs": False,
-    "audio_inputs": False,
-    "video_inputs": False,
-    "tool_calling": True,
-    "tool_choice": False,
-    "structured_output": False,
-    "reasoning_output": True,
-    "tool_call_streaming": False,
-}
-_VISION: dict[str, Any] = {
-    **_TEXT,
-    "image_inputs": True,
-    "image_url_inputs": True,
-    "video_inputs": True,
-}
+from langchain_glm._models import MODELS, ModelSpec
 
 
-def _text(max_input: int, max_output: int, **extra: Any) -> dict[str, Any]:
-    return {**_TEXT, "max_input_tokens": max_input, "max_output_tokens": max_output, **extra}
+def profile_data(spec: ModelSpec) -> dict[str, Any]:
+    """The `ModelProfile` fields of one model.
+
+    Args:
+        spec: The model's capabilities.
+
+    Returns:
+        The profile data (keys of `langchain_core` `ModelProfile`); unknown limits are left out.
+    """
+    inputs = spec.inputs if spec.inputs is not None else frozenset({"text"})
+    data: dict[str, Any] = {
+        "text_inputs": True,
+        "text_outputs": True,
+        "image_inputs": "image" in inputs,
+        "image_url_inputs": "image" in inputs,
+        "pdf_inputs": "file" in inputs,
+        "audio_inputs": False,
+        "video_inputs": "video" in inputs,
+        "tool_calling": spec.tools,
+        "tool_choice": False,
+        "tool_call_streaming": spec.tool_stream,
+        "structured_output": False,
+        "reasoning_output": spec.thinking != "none",
+    }
+    if spec.context_window is not None:
+        data["max_input_tokens"] = spec.context_window
+    if spec.max_output is not None:
+        data["max_output_tokens"] = spec.max_output
+    if spec.efforts:
+        data["reasoning_effort_levels"] = list(spec.efforts)
+        data["reasoning_effort_default"] = "max"
+    return data
 
 
-def _vision(max_input: int, max_output: int, **extra: Any) -> dict[str, Any]:
-    return {**_VISION, "max_input_tokens": max_input, "max_output_tokens": max_output, **extra}
-
-
-_K = 1024
-PROFILES: dict[str, dict[str, Any]] = {
-    "glm-4.6": _text(200 * _K, 128 * _K, tool_call_streaming=True),
-    "glm-4.7": _text(200 * _K, 128 * _K, tool_call_streaming=True),
-    "glm-4.7-flash": _text(200 * _K, 128 * _K, tool_call_streaming=True),
-    "glm-4.5": _text(128 * _K, 96 * _K),
-    "glm-4.5-air": _text(128 * _K, 96 * _K),
-    "glm-4.5-x": _text(128 * _K, 96 * _K),
-    "glm-4.5-airx": _text(128 * _K, 96 * _K),
-    "glm-4.5-flash": _text(128 * _K, 96 * _K),
-    "glm-4-32b-0414-128k": _text(128 * _K, 16 * _K, reasoning_output=False),
-    "glm-4.6v": _vision(128 * _K, 32 * _K),
-    "glm-4.6v-flash": _vision(128 * _K, 32 * _K),
-    "glm-4.6v-flashx": _vision(128 * _K, 32 * _K),
-    "glm-4.5v": _vision(64 * _K, 16 * _K, tool_calling=False),
-}
-"""Model id -> `ModelProfile` data."""
+PROFILES: dict[str, dict[str, Any]] = {name: profile_data(spec) for name, spec in MODELS.items()}
+"""Model id -> `ModelProfile` data, for every model in the capability table."""

@@ -15,8 +15,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_glm import _convert
-from langchain_glm._convert import MessageConversionError
+from langchain_glm import _request, _response
+from langchain_glm._request import MessageConversionError
 
 CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "tool_call"}
 
@@ -99,7 +99,7 @@ CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "
                     {"type": "image_url", "image_url": {"url": "BBBB"}},
                     {"type": "video_url", "video_url": {"url": "https://example.com/clip.mp4"}},
                     {"type": "video_url", "video_url": {"url": "https://example.com/b.mp4"}},
-                    {"type": "file_url", "file_url": {"url": "https://example.com/doc.pdf"}},
+                    {"type": "file", "file": {"file_url": "https://example.com/doc.pdf"}},
                     {"type": "file_url", "file_url": {"url": "https://example.com/c.pdf"}},
                 ],
             },
@@ -107,7 +107,7 @@ CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "
     ],
 )
 def test_message_to_glm(message: BaseMessage, expected: dict[str, Any]) -> None:
-    assert _convert.message_to_glm(message) == expected
+    assert _request.message_to_glm(message) == expected
 
 
 def test_anthropic_style_tool_use_blocks_are_not_sent_as_text() -> None:
@@ -118,7 +118,7 @@ def test_anthropic_style_tool_use_blocks_are_not_sent_as_text() -> None:
         ],
         tool_calls=[CALL],
     )
-    out = _convert.message_to_glm(message)
+    out = _request.message_to_glm(message)
     assert out["content"] == "calling"
     assert out["tool_calls"][0]["id"] == "call_1"
 
@@ -134,7 +134,7 @@ def test_v1_history_with_search_results_and_refusals_goes_back_as_text_only() ->
         ],
         response_metadata={"model_provider": "zhipuai", "output_version": "v1"},
     )
-    assert _convert.message_to_glm(message) == {
+    assert _request.message_to_glm(message) == {
         "role": "assistant",
         "content": "GLM-4.6 is out.",
         "reasoning_content": "found it",
@@ -148,7 +148,7 @@ def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
             {"name": "f", "args": "{bad", "id": "c9", "error": "x", "type": "invalid_tool_call"}
         ],
     )
-    assert _convert.message_to_glm(message)["tool_calls"] == [
+    assert _request.message_to_glm(message)["tool_calls"] == [
         {"id": "c9", "type": "function", "function": {"name": "f", "arguments": "{bad"}}
     ]
 
@@ -166,12 +166,12 @@ def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
 )
 def test_unsupported_input_is_a_clear_error(message: BaseMessage, fragment: str) -> None:
     with pytest.raises(MessageConversionError, match=fragment):
-        _convert.messages_to_glm([HumanMessage("hi"), message])
+        _request.messages_to_glm([HumanMessage("hi"), message])
 
 
 def test_empty_conversation_is_rejected() -> None:
     with pytest.raises(MessageConversionError, match="at least one message"):
-        _convert.messages_to_glm([])
+        _request.messages_to_glm([])
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def test_empty_conversation_is_rejected() -> None:
     ],
 )
 def test_usage_to_metadata(usage: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert _convert.usage_to_metadata(usage) == expected
+    assert _response.usage_to_metadata(usage) == expected
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,7 @@ def test_parse_tool_calls_never_raises(arguments: Any, valid: bool) -> None:
             "function": {"name": "f", "arguments": arguments},
         }
     ]
-    calls, invalid = _convert.parse_tool_calls(raw)
+    calls, invalid = _response.parse_tool_calls(raw)
     assert (len(calls), len(invalid)) == ((1, 0) if valid else (0, 1))
     if not valid:
         assert invalid[0]["args"] == arguments
@@ -258,7 +258,7 @@ def test_chat_result_from_real_capture_t1() -> None:
             "total_tokens": 877,
         },
     }
-    message = _convert.chat_result(body).generations[0].message
+    message = _response.chat_result(body).generations[0].message
     assert isinstance(message, AIMessage)
     assert message.content == "\nOi!"
     assert message.additional_kwargs == {"reasoning_content": "1. Analyze"}
@@ -296,9 +296,61 @@ def test_chat_result_reads_vllm_reasoning_field_and_tool_call_without_content() 
             }
         ],
     }
-    message = _convert.chat_result(body).generations[0].message
+    message = _response.chat_result(body).generations[0].message
     assert isinstance(message, AIMessage)
     assert message.content == ""
     assert message.additional_kwargs["reasoning_content"] == "need weather"
     assert message.tool_calls[0]["args"] == {"location": "Florence"}
     assert message.usage_metadata is None
+
+
+FILE_BLOCKS = [
+    (
+        {"type": "file", "url": "https://x/a.pdf", "filename": "a.pdf"},
+        {"file_url": "https://x/a.pdf", "filename": "a.pdf"},
+    ),
+    (
+        {"type": "file", "base64": "JVBER", "mime_type": "application/pdf"},
+        {"file_data": "data:application/pdf;base64,JVBER"},
+    ),
+    ({"type": "file", "file_id": "file-123", "extras": {"filename": "b.pdf"}}, None),
+    (
+        {"type": "file", "source_type": "base64", "data": "QUJD", "mime_type": "text/plain"},
+        {"file_data": "data:text/plain;base64,QUJD"},
+    ),
+    (
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JV", "filename": "c"}},
+        {"file_data": "data:application/pdf;base64,JV", "filename": "c"},
+    ),
+    ({"type": "file", "file": {"file_id": "file-9"}}, {"file_id": "file-9"}),
+]
+
+
+@pytest.mark.parametrize(("block", "expected"), FILE_BLOCKS)
+def test_file_blocks_become_glm_file_parts(block: dict[str, Any], expected: Any) -> None:
+    expected = expected or {"file_id": "file-123", "filename": "b.pdf"}
+    sent = _request.message_to_glm(HumanMessage(content=[{"type": "text", "text": "t"}, block]))
+    assert sent["content"][1] == {"type": "file", "file": expected}
+
+
+def test_legacy_models_get_file_url_parts_by_url_only() -> None:
+    by_url = HumanMessage(content=[{"type": "file", "url": "https://x/a.pdf"}])
+    assert _request.message_to_glm(by_url, legacy_files=True)["content"] == [
+        {"type": "file_url", "file_url": {"url": "https://x/a.pdf"}}
+    ]
+    inline = HumanMessage(content=[{"type": "file", "base64": "JV", "mime_type": "a/b"}])
+    with pytest.raises(MessageConversionError, match="by URL only"):
+        _request.message_to_glm(inline, legacy_files=True)
+
+
+@pytest.mark.parametrize(
+    ("block", "fragment"),
+    [
+        ({"type": "file", "base64": "JV"}, "mime_type"),
+        ({"type": "file"}, "file_id, file_url or file_data"),
+        ({"type": "file", "file": {"bogus": 1}}, "file_id, file_url or file_data"),
+    ],
+)
+def test_bad_file_blocks_are_clear_errors(block: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(MessageConversionError, match=fragment):
+        _request.message_to_glm(HumanMessage(content=[block]))
