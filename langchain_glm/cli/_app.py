@@ -11,6 +11,7 @@ import dataclasses
 import os
 import sys
 import time
+import warnings
 from contextlib import ExitStack
 from typing import Any, Literal
 
@@ -283,6 +284,17 @@ def make_display(options: Options) -> Display:
     return PlainDisplay(hide_thinking=options.hide_thinking, out=sys.stdout, err=sys.stderr)
 
 
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """Library warnings (e.g. a setting a model ignores) as one line, without source code."""
+    return f"warning: {message}\n"
+
+
 def run(options: Options) -> int:
     """Run the chat (or the single ``--once`` turn).
 
@@ -292,6 +304,7 @@ def run(options: Options) -> int:
     Returns:
         The exit status: 0, or 1 when the ``--once`` turn failed, 130 when it was stopped.
     """
+    warnings.formatwarning = _warning_line
     display = make_display(options)
     with ExitStack() as stack:
         session = connect(options, stack, display)

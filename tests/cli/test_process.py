@@ -71,6 +71,13 @@ def test_once_hide_thinking_prints_one_summary_line() -> None:
     assert lines[-2].endswith(" s / 9 tokens")
 
 
+def test_library_warnings_are_one_line() -> None:
+    done = _run("--once", "hi", "--model", "glm-5.1", "--effort", "high")
+    assert done.returncode == 0
+    assert done.stderr.startswith("warning: glm-5.1 ignores reasoning_effort")
+    assert done.stderr.count("\n") == 1
+
+
 def test_once_error_is_one_line_and_exits_one() -> None:
     with GLMServer() as server:
         server.reply_error(429, "1113")

@@ -45,6 +45,20 @@ def test_history_keeps_reasoning_and_reset_forgets_it() -> None:
     assert err == ""
 
 
+def test_effort_and_thinking_reach_the_request() -> None:
+    with GLMServer() as server:
+        server.script(auto_reply)
+        session, display = _session(server, "--model", "glm-5.3", "--effort", "high")
+        assert session.ask("hi", display) == "answered"
+        session, display = _session(server, "--no-thinking")
+        assert session.ask("hi", display) == "answered"
+        first, second = (r.json for r in server.requests)
+    assert first["model"] == "glm-5.3"
+    assert first["reasoning_effort"] == "high"
+    assert second["thinking"] == {"type": "disabled"}
+    assert "reasoning_effort" not in second
+
+
 def test_tool_loop_runs_the_calculator_and_sends_the_result_back() -> None:
     with GLMServer() as server:
         server.script(auto_reply)
