@@ -118,6 +118,12 @@ class ChatGLM(BaseChatModel):
         print(llm.with_structured_output(weather).invoke("Weather in 'Rome'?"))
         ```
 
+    Serialization:
+        `dumpd(llm)` stores the key as a reference to `ZAI_API_KEY`, never its value.
+        Load with the public allowlist: `load(data, allowed_objects=[ChatGLM],
+        valid_namespaces=["langchain_glm"], secrets_from_env=True)`;
+        `allowed_objects="all"` admits only the classes listed in langchain-core itself.
+
     Every field can also be overridden per call, e.g.
     `llm.invoke(messages, thinking=False, max_tokens=50)`. The walkthrough
     (async, thinking control, `tool_stream`, web search, errors) is in
