@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -23,6 +23,7 @@ from langchain_glm import _request, _response
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
+from langchain_glm._version import __version__
 from langchain_glm.data._profiles import profile_data
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
@@ -235,6 +236,17 @@ class ChatGLM(BaseChatModel):
         )
         kept = {key: value for key, value in values.items() if key in known}
         return {**kept, "model_kwargs": {**body, **extra}}
+
+    @model_validator(mode="after")
+    def _set_glm_version(self) -> Self:
+        """Record langchain-glm's version in `metadata["lc_versions"]`, for every trace.
+
+        langchain-core seeds that dict with its own version and asks partner packages
+        to add theirs with `_add_version` from a uniquely named after-validator
+        (`BaseLanguageModel.model_post_init`).
+        """
+        self._add_version("langchain-glm", __version__)
+        return self
 
     # ------------------------------------------------------------------ identity
 
