@@ -19,7 +19,7 @@ from langchain_core.utils import from_env, get_pydantic_field_names, secret_from
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
-from langchain_glm import _request, _response
+from langchain_glm import _request, _response, _structured
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
@@ -493,9 +493,7 @@ class ChatGLM(BaseChatModel):
         Returns:
             The structured-output runnable.
         """
-        from langchain_glm._structured import structured_runnable
-
-        return structured_runnable(
+        return _structured.structured_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
 
