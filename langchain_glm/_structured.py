@@ -69,7 +69,7 @@ Method = Literal["function_calling", "json_mode", "json_schema"]
 JSON_INSTRUCTION = "Respond only with a single JSON object."
 """First sentence of the system instruction added in JSON mode."""
 
-SCHEMA_MARKER = "It must conform to this JSON schema:\n"
+_SCHEMA_MARKER = "It must conform to this JSON schema:\n"
 """Text that precedes the schema in the prompt (compact JSON, up to the end of the
 instruction). Prompt wording only: nothing outside this module should parse it."""
 
@@ -193,14 +193,14 @@ def json_instruction(json_schema: Mapping[str, Any] | None) -> str:
         json_schema: The JSON schema the object must follow, or None.
 
     Returns:
-        The instruction text; the schema (compact JSON) comes last, after `SCHEMA_MARKER`.
+        The instruction text; the schema (compact JSON) comes last, after `_SCHEMA_MARKER`.
     """
     if json_schema is None:
         return JSON_INSTRUCTION
     shown = {
         k: v for k, v in json_schema.items() if not (k == "description" and v == dict.__doc__)
     }  # a TypedDict without a docstring gets dict's docstring: noise for the model
-    return f"{JSON_INSTRUCTION} {SCHEMA_MARKER}" + json.dumps(
+    return f"{JSON_INSTRUCTION} {_SCHEMA_MARKER}" + json.dumps(
         shown, ensure_ascii=False, separators=(",", ":")
     )
 

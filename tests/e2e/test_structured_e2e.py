@@ -131,17 +131,6 @@ def _forced_choice_warnings(record: list[warnings.WarningMessage]) -> int:
     )
 
 
-_ONCE = pytest.mark.xfail(
-    reason=(
-        "bind_tools warns on every bind until the request helper's branch (h-request) "
-        "makes it warn once per model and reason; remove this mark after that merge"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
-
-
-@_ONCE
 def test_one_model_warns_about_forced_choice_once(glm_server: GLMServer) -> None:
     llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
     with warnings.catch_warnings(record=True) as record:
@@ -151,7 +140,6 @@ def test_one_model_warns_about_forced_choice_once(glm_server: GLMServer) -> None
     assert _forced_choice_warnings(record) == 1
 
 
-@_ONCE
 def test_create_agent_with_response_format_warns_once(glm_server: GLMServer) -> None:
     llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
     agent = create_agent(llm, tools=[], response_format=Movie)
