@@ -1,8 +1,12 @@
 """The `zhipuai` content-block translator, registered with langchain-core on import.
 
+Registration goes through langchain-core's public `register_translator`; nothing
+else in langchain-core is changed by importing this package.
+
 langchain-core derives `message.content_blocks` (and `output_version="v1"`
 content) from a translator chosen by `response_metadata["model_provider"]`
-(langchain-contract §2.1). Ours yields, in order: GLM web-search results as
+(https://reference.langchain.com/python/langchain-core/messages/block_translators).
+Ours yields, in order: GLM web-search results as
 `server_tool_call` / `server_tool_result` blocks (GLM searches before it
 generates, and streams the results on the first frame), one `reasoning` block,
 the text, a `refusal` block when GLM withheld the output (`finish_reason:
@@ -12,14 +16,14 @@ Streamed blocks carry stable string indexes (`"lc_glm_reasoning"`,
 `"lc_glm_text"`, `"lc_glm_tool_<i>"`, ...), so chunks of one block merge and a
 tool call's GLM index can never collide with the text block's position.
 
-Whitespace-only text in a *finished* message (GLM sends a blank line as the content
-of many tool-call turns, glm-api §8.1 quirk 4) is not a text block; it stays in
+Whitespace-only text in a *finished* message (GLM often sends a blank line as the
+content of a tool-call turn, next to `tool_calls`; message shape:
+https://docs.z.ai/api-reference/llm/chat-completion) is not a text block; it stays in
 `message.content`, so nothing is lost.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -158,25 +162,4 @@ def _indexed(block: Any, name: str, streaming: bool) -> types.ContentBlock:
     return cast("types.ContentBlock", block)
 
 
-def register_serializable(path: tuple[str, ...]) -> None:
-    """Let `load(..., allowed_objects="all")` revive a ChatGLM serialized with `dumpd`.
-
-    langchain-core 1.8 admits under `"all"` only the classes listed in its own
-    serialization mapping, and offers no public registration call; this adds our
-    class path to that mapping (and to the cached allowlist, if already built).
-    Passing `allowed_objects=[ChatGLM]` to `load` works without this.
-
-    Args:
-        path: The class path, e.g. `("langchain_glm", "chat_models", "ChatGLM")`.
-    """
-    load_module = importlib.import_module("langchain_core.load.load")
-    mappings = getattr(load_module, "ALL_SERIALIZABLE_MAPPINGS", None)
-    if isinstance(mappings, dict):
-        mappings[path] = path
-    cache = getattr(load_module, "_default_class_paths_cache", None)
-    if isinstance(cache, dict) and isinstance(cache.get("all"), set):
-        cache["all"].add(path)
-
-
 register_translator(PROVIDER, translate_content, translate_content_chunk)
-register_serializable(("langchain_glm", "chat_models", "ChatGLM"))

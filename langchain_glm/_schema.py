@@ -1,8 +1,23 @@
-"""A small JSON-schema checker for structured output (no third-party dependency).
+"""Checks structured-output results against the JSON schema that was sent to GLM.
 
-It covers the subset that LangChain-generated schemas use, to validate results that
-pydantic does not (TypedDict and JSON-schema outputs, and `json_schema` served as
-JSON mode).
+A result described by a pydantic model is validated by pydantic (the parser builds the
+model). Every other result (from a TypedDict or a JSON-schema dict) is checked with
+`jsonschema` against exactly the JSON schema the model was given, so every keyword of
+that schema is enforced: `minimum`, `maxLength`, `minItems`, `pattern`,
+`additionalProperties`, `$ref`, `if`/`then`, ... (Draft 2020-12 unless the schema's
+`$schema` names an earlier draft), and `format` for the formats `jsonschema` checks.
+
+Why `jsonschema`, and why as an optional extra:
+
+- it is the reference JSON Schema implementation for Python and follows the
+  specification, where a hand-written checker covers a subset and lets the rest pass;
+- pydantic's `TypeAdapter` would check a TypedDict against the TypedDict, not against
+  the schema GLM was shown: LangChain derives that schema with its own conventions
+  (`Annotated[int, 5, "doc"]` makes a key optional), so the two can disagree;
+- the package's runtime dependencies stay langchain-core, httpx, httpx-sse and
+  pydantic. `pip install "langchain-glm[jsonschema]"` adds it. Without it, asking for a
+  TypedDict or dict schema fails at once, in `with_structured_output`, with an
+  `ImportError` that says what to install: no result is ever returned unchecked.
 """
 
 from __future__ import annotations
@@ -10,95 +25,62 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+INSTALL_HINT = (
+    "Checking structured output against a TypedDict or JSON schema needs the jsonschema "
+    'package: pip install "langchain-glm[jsonschema]". (A pydantic model as schema is '
+    "checked by pydantic and needs nothing more.)"
+)
+"""The message of the `ImportError` raised when `jsonschema` is not installed."""
 
-def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
-    """Check a value against a JSON schema (the subset LangChain schemas use).
 
-    Supports `type`, `properties`, `required`, `items`, `enum`, `const`, `anyOf`,
-    `oneOf`, `allOf` and local `$ref`s (`#/$defs/...`, `#/definitions/...`).
+def require_checkable(schema: Mapping[str, Any]) -> None:
+    """Fail early when results could not be checked against `schema`.
 
     Args:
-        value: The parsed value.
+        schema: The JSON schema results must conform to.
+
+    Raises:
+        ImportError: `jsonschema` is not installed.
+        ValueError: `schema` is not a valid JSON schema.
+    """
+    cls = _validator_class(schema)
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        cls.check_schema(schema)
+    except SchemaError as err:
+        msg = f"The structured-output schema is not a valid JSON schema: {err.message}"
+        raise ValueError(msg) from err
+
+
+def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
+    """Every way in which `value` violates `schema`.
+
+    Args:
+        value: The parsed result.
         schema: The JSON schema.
 
     Returns:
-        Human-readable problems; empty when the value conforms.
+        One line per violation, `"<path>: <reason>"` (path `$` is the value itself,
+        `$.items[2]` an element within it); empty when the value conforms.
+
+    Raises:
+        ImportError: `jsonschema` is not installed.
     """
-    errors: list[str] = []
-    _check(value, schema, schema, "$", errors)
-    return errors
+    cls = _validator_class(schema)
+    from referencing.exceptions import Unresolvable
+
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    try:
+        return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(value)]
+    except Unresolvable as err:  # a $ref that points nowhere checks nothing: say so
+        return [f"$: the schema reference {err.ref!r} cannot be resolved"]
 
 
-_TYPES: dict[str, Any] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: (
-        (isinstance(v, int) and not isinstance(v, bool))
-        or (isinstance(v, float) and v.is_integer())
-    ),
-}
-
-
-def _check(
-    value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], path: str, errors: list[str]
-) -> None:
-    """Append the problems of `value` at `path` to `errors`."""
-    schema = _resolve(schema, root)
-    for key in ("anyOf", "oneOf"):
-        options = schema.get(key)
-        if options and all(_fails(value, o, root, path) for o in options):
-            errors.append(f"{path} matches none of the allowed schemas")
-            return
-    for sub in schema.get("allOf") or []:
-        _check(value, sub, root, path, errors)
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path} must be one of {schema['enum']!r}")
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{path} must be {schema['const']!r}")
-    kind = schema.get("type")
-    kinds = [kind] if isinstance(kind, str) else list(kind or [])
-    if kinds and not any(_TYPES.get(k, lambda _: True)(value) for k in kinds):
-        errors.append(f"{path} must be of type {' or '.join(kinds)}")
-        return
-    if isinstance(value, dict):
-        _check_object(value, schema, root, path, errors)
-    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        for i, item in enumerate(value):
-            _check(item, schema["items"], root, f"{path}[{i}]", errors)
-
-
-def _check_object(
-    value: dict[str, Any],
-    schema: Mapping[str, Any],
-    root: Mapping[str, Any],
-    path: str,
-    errors: list[str],
-) -> None:
-    """Required keys and property schemas of an object."""
-    errors.extend(f"{path}.{k} is required" for k in schema.get("required") or [] if k not in value)
-    properties = schema.get("properties") or {}
-    for key, item in value.items():
-        if key in properties:
-            _check(item, properties[key], root, f"{path}.{key}", errors)
-
-
-def _fails(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], path: str) -> bool:
-    """Whether `value` has problems against one alternative schema."""
-    found: list[str] = []
-    _check(value, schema, root, path, found)
-    return bool(found)
-
-
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow a local `$ref` (unknown references check nothing)."""
-    ref = schema.get("$ref")
-    if not isinstance(ref, str) or not ref.startswith("#/"):
-        return schema
-    target: Any = root
-    for part in ref[2:].split("/"):
-        target = target.get(part, {}) if isinstance(target, Mapping) else {}
-    return target if isinstance(target, Mapping) else {}
+def _validator_class(schema: Mapping[str, Any]) -> Any:
+    """The validator class for the schema's draft (Draft 2020-12 by default)."""
+    try:
+        from jsonschema.validators import validator_for
+    except ImportError as err:
+        raise ImportError(INSTALL_HINT) from err
+    return validator_for(schema)

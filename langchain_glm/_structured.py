@@ -1,11 +1,13 @@
 """`with_structured_output` for GLM: tool calling, JSON mode, and JSON schema served as JSON mode.
 
-GLM accepts only `tool_choice="auto"` and has no native JSON-schema mode
-(glm-api §3.1), so:
+GLM accepts only `tool_choice="auto"`
+(https://docs.z.ai/guides/capabilities/function-calling) and offers JSON mode
+(`response_format={"type": "json_object"}`) but no JSON-schema mode
+(https://docs.z.ai/guides/capabilities/struct-output), so:
 
-- `function_calling` binds the schema as the one tool and steers the model to call
-  it with a system instruction (no warning: this is how structured output works on
-  GLM, not a degraded request);
+- `function_calling` binds the schema as the one tool through the model's own
+  `bind_tools`, with `tool_choice` naming it; how GLM is steered to call it (and the
+  `GLMCompatibilityWarning` that says so) is decided there, in one place;
 - `json_mode` sends `response_format={"type": "json_object"}` and describes the
   schema to the model in a system instruction;
 - `json_schema` is served as `json_mode`, with a `GLMCompatibilityWarning`, and the
@@ -15,7 +17,10 @@ Every method parses with `StructuredOutputParser`, which streams partial objects
 (partial dicts; pydantic objects once they validate), and on the finished reply
 raises `ModelRefusalError` for `finish_reason="sensitive"` and
 `OutputParserException` for a reply that does not parse or does not match the
-schema. Non-pydantic results are checked against the schema's JSON schema.
+schema. Pydantic results are validated by pydantic; all others are checked with
+`jsonschema` against the JSON schema sent to the model (see `_schema`).
+
+This module knows only `BaseChatModel`: `chat_models` imports it, never the reverse.
 """
 
 from __future__ import annotations
@@ -53,12 +58,10 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, SkipValidation
 
 from langchain_glm._request import GLMCompatibilityWarning
-from langchain_glm._schema import schema_errors
+from langchain_glm._schema import require_checkable, schema_errors
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import LanguageModelInput
-
-    from langchain_glm.chat_models import ChatGLM
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
 
 Method = Literal["function_calling", "json_mode", "json_schema"]
 """The `method` values `with_structured_output` accepts."""
@@ -66,14 +69,15 @@ Method = Literal["function_calling", "json_mode", "json_schema"]
 JSON_INSTRUCTION = "Respond only with a single JSON object."
 """First sentence of the system instruction added in JSON mode."""
 
-SCHEMA_MARKER = "It must conform to this JSON schema:\n"
-"""Text that precedes the schema (compact JSON, up to the end of the instruction)."""
+_SCHEMA_MARKER = "It must conform to this JSON schema:\n"
+"""Text that precedes the schema in the prompt (compact JSON, up to the end of the
+instruction). Prompt wording only: nothing outside this module should parse it."""
 
 _METHODS = ("function_calling", "json_mode", "json_schema")
 
 
 def structured_runnable(
-    llm: ChatGLM,
+    llm: BaseChatModel,
     schema: dict[str, Any] | type | None,
     *,
     method: Method,
@@ -97,7 +101,9 @@ def structured_runnable(
         The runnable.
 
     Raises:
-        ValueError: Unknown method, or no schema where one is needed.
+        ValueError: Unknown method, no schema where one is needed, or a schema that is
+            not a valid JSON schema.
+        ImportError: A TypedDict or dict schema, and `jsonschema` is not installed.
     """
     if method not in _METHODS:
         msg = f"Unknown method {method!r}: use function_calling, json_mode or json_schema."
@@ -113,6 +119,8 @@ def structured_runnable(
             stacklevel=3,
         )
     json_schema = convert_to_json_schema(schema) if schema is not None else None
+    if json_schema is not None and not _is_pydantic(schema):
+        require_checkable(json_schema)  # before anything is sent, not on the first reply
     ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": json_schema}
     if method == "function_calling":
         model, parser = _function_calling(llm, schema, ls_format, kwargs)
@@ -134,7 +142,7 @@ def _is_pydantic(schema: dict[str, Any] | type | None) -> bool:
 
 
 def _function_calling(
-    llm: ChatGLM,
+    llm: BaseChatModel,
     schema: dict[str, Any] | type | None,
     ls_format: dict[str, Any],
     kwargs: Mapping[str, Any],
@@ -144,10 +152,8 @@ def _function_calling(
     name = tool["function"]["name"]
     if tool["function"].get("description") == dict.__doc__:  # TypedDict without a docstring
         tool["function"]["description"] = f"Respond with a {name} object."
-    # Bound directly (not through bind_tools): the forced choice is turned into "auto"
-    # plus a system instruction by the request builder, without a warning.
-    model = llm.bind(
-        tools=[tool], tool_choice=name, ls_structured_output_format=ls_format, **kwargs
+    model = llm.bind_tools(
+        [tool], tool_choice=name, ls_structured_output_format=ls_format, **kwargs
     )
     inner: BaseOutputParser[Any]
     if _is_pydantic(schema):
@@ -160,7 +166,7 @@ def _function_calling(
 
 
 def _json_mode(
-    llm: ChatGLM,
+    llm: BaseChatModel,
     schema: dict[str, Any] | type | None,
     ls_format: dict[str, Any],
     kwargs: Mapping[str, Any],
@@ -187,14 +193,14 @@ def json_instruction(json_schema: Mapping[str, Any] | None) -> str:
         json_schema: The JSON schema the object must follow, or None.
 
     Returns:
-        The instruction text; the schema (compact JSON) comes last, after `SCHEMA_MARKER`.
+        The instruction text; the schema (compact JSON) comes last, after `_SCHEMA_MARKER`.
     """
     if json_schema is None:
         return JSON_INSTRUCTION
     shown = {
         k: v for k, v in json_schema.items() if not (k == "description" and v == dict.__doc__)
     }  # a TypedDict without a docstring gets dict's docstring: noise for the model
-    return f"{JSON_INSTRUCTION} {SCHEMA_MARKER}" + json.dumps(
+    return f"{JSON_INSTRUCTION} {_SCHEMA_MARKER}" + json.dumps(
         shown, ensure_ascii=False, separators=(",", ":")
     )
 

@@ -7,7 +7,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, Self, cast
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -31,10 +31,11 @@ from pydantic import (
 )
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
-from langchain_glm import _request, _response
+from langchain_glm import _request, _response, _structured
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
+from langchain_glm._version import __version__
 from langchain_glm.batch import BatchJob
 from langchain_glm.data._profiles import profile_data
 
@@ -136,6 +137,12 @@ class ChatGLM(BaseChatModel):
         print(llm.bind_tools([weather]).invoke("Weather in 'Rome'?").tool_calls)
         print(llm.with_structured_output(weather).invoke("Weather in 'Rome'?"))
         ```
+
+    Serialization:
+        `dumpd(llm)` stores the key as a reference to `ZAI_API_KEY`, never its value.
+        Load with the public allowlist: `load(data, allowed_objects=[ChatGLM],
+        valid_namespaces=["langchain_glm"], secrets_from_env=True)`;
+        `allowed_objects="all"` admits only the classes listed in langchain-core itself.
 
     Every field can also be overridden per call, e.g.
     `llm.invoke(messages, thinking=False, max_tokens=50)`. The walkthrough
@@ -302,6 +309,17 @@ class ChatGLM(BaseChatModel):
         )
         kept = {key: value for key, value in values.items() if key in known}
         return {**kept, "model_kwargs": {**body, **extra}}
+
+    @model_validator(mode="after")
+    def _set_glm_version(self) -> Self:
+        """Record langchain-glm's version in `metadata["lc_versions"]`, for every trace.
+
+        langchain-core seeds that dict with its own version and asks partner packages
+        to add theirs with `_add_version` from a uniquely named after-validator
+        (`BaseLanguageModel.model_post_init`).
+        """
+        self._add_version("langchain-glm", __version__)
+        return self
 
     # ------------------------------------------------------------------ identity
 
@@ -689,9 +707,7 @@ class ChatGLM(BaseChatModel):
         Returns:
             The structured-output runnable.
         """
-        from langchain_glm._structured import structured_runnable
-
-        return structured_runnable(
+        return _structured.structured_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
 

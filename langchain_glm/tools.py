@@ -1,6 +1,9 @@
 """Builders for GLM's built-in tools: web search, knowledge-base retrieval and MCP servers.
 
-GLM runs these tools itself, on the server (glm-api §3.4). Pass what these helpers
+GLM runs these tools itself, on the server: the `tools` entries of type
+`web_search`, `retrieval` and `mcp` in https://docs.z.ai/api-reference/llm/chat-completion
+(web search in chat: https://docs.bigmodel.cn/cn/guide/tools/web-search; MCP:
+https://docs.z.ai/guides/capabilities/mcp-call). Pass what these helpers
 return to `ChatGLM.bind_tools` next to ordinary function tools; they are sent
 unchanged. Web-search results come back in `response_metadata["web_search"]` and
 as `server_tool_call` / `server_tool_result` blocks in `message.content_blocks`
@@ -54,7 +57,7 @@ def web_search_tool(
     search_prompt: str | None = None,
     enable: bool = True,
 ) -> dict[str, Any]:
-    """Build GLM's built-in `web_search` tool (glm-api §3.4).
+    """Build GLM's built-in `web_search` tool (https://docs.bigmodel.cn/cn/guide/tools/web-search).
 
     Only the options you pass are sent; the others keep GLM's defaults.
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import httpx
 import pytest
+from langchain.agents import create_agent
 from langchain_core.exceptions import ModelRefusalError
+from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
 from langchain_glm import ChatGLM, GLMCompatibilityWarning
@@ -41,12 +44,25 @@ def queue(server: GLMServer, method: str, **extra: Any) -> None:
         server.reply(text=text, reasoning="Write the JSON.", chunk_size=5, **extra)
 
 
+FORCED_CHOICE = "only tool_choice='auto'"
+"""Start of bind_tools' warning that a forcing tool_choice is sent as "auto"."""
+
+
 def structured(llm: ChatGLM, schema: Any, method: str, **kwargs: Any) -> Any:
-    """Build the chain, expecting the degrade warning for json_schema only."""
-    if method != "json_schema":
-        return llm.with_structured_output(schema, method=method, **kwargs)  # type: ignore[arg-type]
-    with pytest.warns(GLMCompatibilityWarning, match="no native JSON-schema mode"):
-        return llm.with_structured_output(schema, method="json_schema", **kwargs)
+    """Build the chain on a fresh model, expecting exactly the warning its method gives.
+
+    function_calling goes through `bind_tools` with the schema's tool forced, which warns
+    (once per model); json_schema warns that it is served as JSON mode; json_mode is silent.
+    """
+    if method == "json_mode":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return llm.with_structured_output(schema, method=method, **kwargs)  # type: ignore[arg-type]
+    match = FORCED_CHOICE if method == "function_calling" else "no native JSON-schema mode"
+    with pytest.warns(GLMCompatibilityWarning, match=match) as record:
+        chain = llm.with_structured_output(schema, method=method, **kwargs)  # type: ignore[arg-type]
+    assert len(record) == 1
+    return chain
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -92,7 +108,45 @@ def test_sensitive_is_a_refusal(glm_server: GLMServer, method: str, streaming: b
 def test_include_raw_keeps_reasoning(glm_server: GLMServer) -> None:
     queue(glm_server, "function_calling")
     llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
-    result = llm.with_structured_output(Movie, include_raw=True).invoke("x")
+    result = structured(llm, Movie, "function_calling", include_raw=True).invoke("x")
     assert result["parsed"] == Movie(**MOVIE)
     assert result["parsing_error"] is None
     assert result["raw"].additional_kwargs["reasoning_content"] == "Fill the Movie tool."
+
+
+def test_structured_calls_never_warn(glm_server: GLMServer) -> None:
+    llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
+    chain = structured(llm, Movie, "function_calling")
+    for _ in range(3):
+        queue(glm_server, "function_calling")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # bind_tools decided at bind time; calls are silent
+        assert [chain.invoke("x") for _ in range(3)] == [Movie(**MOVIE)] * 3
+
+
+def _forced_choice_warnings(record: list[warnings.WarningMessage]) -> int:
+    return sum(
+        issubclass(w.category, GLMCompatibilityWarning) and FORCED_CHOICE in str(w.message)
+        for w in record
+    )
+
+
+def test_one_model_warns_about_forced_choice_once(glm_server: GLMServer) -> None:
+    llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        llm.with_structured_output(Movie)
+        llm.with_structured_output(Movie.model_json_schema())
+    assert _forced_choice_warnings(record) == 1
+
+
+def test_create_agent_with_response_format_warns_once(glm_server: GLMServer) -> None:
+    llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
+    agent = create_agent(llm, tools=[], response_format=Movie)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            glm_server.reply(tool_calls=[{"name": "Movie", "arguments": MOVIE}])
+            result = agent.invoke({"messages": [HumanMessage("Describe Spirited Away.")]})
+            assert result["structured_response"] == Movie(**MOVIE)
+    assert _forced_choice_warnings(record) == 1

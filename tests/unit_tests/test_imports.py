@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -43,3 +46,47 @@ def test_version_matches_distribution() -> None:
 
 def test_py_typed_is_shipped() -> None:
     assert (Path(langchain_glm.__file__).parent / "py.typed").exists()
+
+
+_MAPPING_PROBE = """
+import copy, json, sys
+from langchain_core.load import dumpd, load, mapping
+
+import langchain_core.load.load
+loader = sys.modules["langchain_core.load.load"]  # the module (its name is shadowed by load())
+tables = {
+    "ALL_SERIALIZABLE_MAPPINGS": loader.ALL_SERIALIZABLE_MAPPINGS,
+    "SERIALIZABLE_MAPPING": mapping.SERIALIZABLE_MAPPING,
+    "OLD_CORE_NAMESPACES_MAPPING": mapping.OLD_CORE_NAMESPACES_MAPPING,
+}
+before = copy.deepcopy(tables)
+
+from langchain_glm import ChatGLM
+
+llm = ChatGLM(model="glm-4.6", api_key="k")
+try:
+    load(dumpd(llm), allowed_objects="all", valid_namespaces=["langchain_glm"])
+    refused = False
+except ValueError:
+    refused = True
+print(json.dumps({
+    "unchanged": [name for name in tables if tables[name] == before[name]],
+    "all_refuses_chatglm": refused,
+}))
+"""
+
+
+def test_import_leaves_core_serialization_mapping_unchanged() -> None:
+    # A fresh interpreter, so no earlier test has imported langchain_glm already.
+    # "all" still refusing ChatGLM shows core's allowlist was not extended either.
+    out = subprocess.run(  # noqa: S603 - our own probe, run by this interpreter
+        [sys.executable, "-c", _MAPPING_PROBE], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == {
+        "unchanged": [
+            "ALL_SERIALIZABLE_MAPPINGS",
+            "SERIALIZABLE_MAPPING",
+            "OLD_CORE_NAMESPACES_MAPPING",
+        ],
+        "all_refuses_chatglm": True,
+    }

@@ -14,12 +14,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_glm import ChatGLM
+from tests.unit_tests.test_standard import PublicSerdes
 
 # bind_tools(tool_choice="any"/name) warns that GLM takes only "auto" (by design).
 pytestmark = pytest.mark.filterwarnings("ignore::langchain_glm.GLMCompatibilityWarning")
 
 
-class TestChatGLM53Standard(ChatModelUnitTests):
+class TestChatGLM53Standard(PublicSerdes, ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatGLM

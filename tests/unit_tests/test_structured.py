@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import warnings
 from typing import Annotated, Any
 
@@ -16,9 +18,9 @@ from pydantic import BaseModel, Field
 from pydantic.v1 import BaseModel as BaseModelV1
 from typing_extensions import TypedDict
 
-from langchain_glm import GLMCompatibilityWarning
-from langchain_glm._schema import schema_errors
-from langchain_glm._structured import SCHEMA_MARKER, StructuredOutputParser
+from langchain_glm import ChatGLM, GLMCompatibilityWarning
+from langchain_glm._schema import INSTALL_HINT
+from langchain_glm._structured import StructuredOutputParser
 from tests.unit_tests.test_tools import MODES, FakeGLM, call, completion, run
 
 
@@ -57,7 +59,8 @@ ARGS = {
 SCHEMAS: list[Any] = [Joke, JokeV1, JokeDict, JOKE_SCHEMA]
 TOOL_NAMES = {Joke: "Joke", JokeV1: "JokeV1", JokeDict: "JokeDict"}
 
-# method="json_schema" warns that GLM serves it as json_mode (asserted where it matters).
+# method="json_schema" warns that GLM serves it as json_mode, and bind_tools that a forcing
+# tool_choice is sent as "auto" (both asserted where they matter).
 pytestmark = pytest.mark.filterwarnings("ignore::langchain_glm.GLMCompatibilityWarning")
 
 
@@ -86,10 +89,10 @@ def expected(schema: Any) -> Any:
 async def test_function_calling_each_schema(schema: Any, mode: str) -> None:
     name = TOOL_NAMES[schema] if isinstance(schema, type) else "joke"
     fake = FakeGLM(tool_reply(name), split=7)
+    chain = fake.model(tool_stream=True).with_structured_output(schema)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # function calling is GLM's normal path: no warning
-        chain = fake.model(tool_stream=True).with_structured_output(schema)
-    outputs = await run(chain, "Tell me a joke about cats.", mode)
+        warnings.simplefilter("error")  # a call never warns: bind_tools decides at bind time
+        outputs = await run(chain, "Tell me a joke about cats.", mode)
     assert outputs[-1] == expected(schema)
     sent = fake.sent[0]
     assert sent["tool_choice"] == "auto"
@@ -155,7 +158,7 @@ async def test_broken_arguments_are_a_clear_error(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_schema_mismatch_is_a_clear_error(mode: str) -> None:
     fake = FakeGLM(tool_reply("joke", {"setup": 42}))
-    with pytest.raises(OutputParserException, match=r"\$\.setup must be of type string"):
+    with pytest.raises(OutputParserException, match=r"\$\.setup: 42 is not of type 'string'"):
         await run(fake.model().with_structured_output(JOKE_SCHEMA), "joke", mode)
 
 
@@ -184,7 +187,7 @@ async def test_json_methods_each_schema(schema: Any, mode: str, method: str) -> 
     system = sent["messages"][0]
     assert system["role"] == "system"
     assert system["content"].startswith("Respond only with a single JSON object.")
-    shown = json.loads(system["content"].split(SCHEMA_MARKER, 1)[1])
+    shown = json.loads(system["content"][system["content"].index("{") :])  # the schema, last
     assert set(shown["properties"]) == {"setup", "punchline"}
     assert sent["messages"][1] == {"role": "user", "content": "Tell me a joke."}
 
@@ -222,7 +225,7 @@ def test_json_mode_without_schema_and_with_own_system_message() -> None:
 async def test_json_mode_missing_required_key(mode: str) -> None:
     fake = FakeGLM(text_reply('{"punchline": "no setup"}'))
     chain = fake.model().with_structured_output(JokeDict, method="json_schema")
-    with pytest.raises(OutputParserException, match=r"\$\.setup is required"):
+    with pytest.raises(OutputParserException, match=r"\$: 'setup' is a required property"):
         await run(chain, "j", mode)
 
 
@@ -309,44 +312,151 @@ def test_parser_on_plain_text_and_empty_stream() -> None:
     assert parser._type == "glm_structured_output"
 
 
-SCHEMA = {
+# --------------------------------------------------------------------------- one path, full checks
+
+
+class RecordingGLM(ChatGLM):
+    """ChatGLM that records the arguments of every public bind_tools call."""
+
+    bind_tools_calls: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        self.bind_tools_calls.append({"tools": tools, **kwargs})
+        return super().bind_tools(tools, **kwargs)
+
+
+def test_function_calling_goes_through_bind_tools() -> None:
+    fake = FakeGLM(tool_reply("Joke"))
+    llm = RecordingGLM(
+        model="glm-4.6",
+        api_key="test-key",
+        http_client=fake.model().http_client,
+    )
+    assert llm.with_structured_output(Joke).invoke("joke") == Joke(**ARGS)
+    [recorded] = llm.bind_tools_calls
+    assert recorded["tool_choice"] == "Joke"
+    assert [t["function"]["name"] for t in recorded["tools"]] == ["Joke"]
+    assert recorded["ls_structured_output_format"]["kwargs"]["method"] == "function_calling"
+
+
+BOUNDED: dict[str, Any] = {
+    "title": "order",
+    "description": "An order.",
     "type": "object",
-    "$defs": {"Color": {"enum": ["red", "blue"]}},
     "properties": {
-        "n": {"type": "integer"},
-        "x": {"type": "number"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "color": {"$ref": "#/$defs/Color"},
-        "maybe": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-        "kind": {"const": "joke"},
-        "flag": {"type": ["boolean", "null"]},
-        "both": {"allOf": [{"type": "string"}]},
+        "qty": {"type": "integer", "minimum": 1},
+        "code": {"type": "string", "maxLength": 4},
+        "items": {"type": "array", "items": {"type": "string"}, "minItems": 1},
     },
-    "required": ["n"],
+    "required": ["qty", "code", "items"],
+    "additionalProperties": False,
 }
+GOOD_ORDER = {"qty": 2, "code": "AB12", "items": ["tea"]}
 
 
 @pytest.mark.parametrize(
-    ("value", "errors"),
+    ("bad", "reason"),
     [
-        ({"n": 1, "x": 2.5, "tags": ["a"], "color": "red", "maybe": None, "kind": "joke"}, []),
-        ({"n": 3.0, "flag": None, "both": "s"}, []),
-        ({}, ["$.n is required"]),
-        ({"n": True}, ["$.n must be of type integer"]),
-        ({"n": 1, "x": "2"}, ["$.x must be of type number"]),
-        ({"n": 1, "tags": ["a", 2]}, ["$.tags[1] must be of type string"]),
-        ({"n": 1, "color": "green"}, ["$.color must be one of ['red', 'blue']"]),
-        ({"n": 1, "maybe": 5}, ["$.maybe matches none of the allowed schemas"]),
-        ({"n": 1, "kind": "poem"}, ["$.kind must be 'joke'"]),
-        ({"n": 1, "flag": "yes"}, ["$.flag must be of type boolean or null"]),
-        ({"n": 1, "both": 1}, ["$.both must be of type string"]),
-        ([], ["$ must be of type object"]),
+        ({"qty": 0}, r"\$\.qty: 0 is less than the minimum of 1"),
+        ({"code": "ABCDE"}, r"\$\.code: 'ABCDE' is too long"),
+        ({"items": []}, r"\$\.items: \[\] should be non-empty"),
+        ({"note": "extra"}, r"Additional properties are not allowed \('note' was unexpected\)"),
     ],
+    ids=["minimum", "maxLength", "minItems", "additionalProperties"],
 )
-def test_schema_errors(value: Any, errors: list[str]) -> None:
-    assert schema_errors(value, SCHEMA) == errors
+@pytest.mark.parametrize("method", ["function_calling", "json_mode", "json_schema"])
+@pytest.mark.parametrize("mode", ["invoke", "astream"])
+async def test_every_schema_keyword_is_enforced(
+    bad: dict[str, Any], reason: str, method: str, mode: str
+) -> None:
+    args = {**GOOD_ORDER, **bad}
+    reply = (
+        tool_reply("order", args) if method == "function_calling" else text_reply(json.dumps(args))
+    )
+    fake = FakeGLM(reply)
+    chain = fake.model().with_structured_output(BOUNDED, method=method)  # type: ignore[arg-type]
+    with pytest.raises(OutputParserException, match=reason):
+        await run(chain, "order tea", mode)
 
 
-def test_schema_errors_unknown_ref_checks_nothing() -> None:
-    assert schema_errors({"a": 1}, {"properties": {"a": {"$ref": "http://x/y"}}}) == []
-    assert schema_errors({"a": 1}, {"properties": {"a": {"$ref": "#/$defs/missing"}}}) == []
+@pytest.mark.parametrize("method", ["function_calling", "json_mode"])
+def test_a_conforming_bounded_result_passes(method: str) -> None:
+    args = GOOD_ORDER
+    reply = (
+        tool_reply("order", args) if method == "function_calling" else text_reply(json.dumps(args))
+    )
+    chain = FakeGLM(reply).model().with_structured_output(BOUNDED, method=method)  # type: ignore[arg-type]
+    assert chain.invoke("order tea") == GOOD_ORDER
+
+
+class Order(BaseModel):
+    """An order."""
+
+    qty: int = Field(ge=1)
+    code: str = Field(max_length=4)
+
+
+@pytest.mark.parametrize("method", ["function_calling", "json_mode"])
+def test_pydantic_constraints_are_enforced_by_pydantic(method: str) -> None:
+    args = {"qty": 0, "code": "AB"}
+    reply = (
+        tool_reply("Order", args) if method == "function_calling" else text_reply(json.dumps(args))
+    )
+    chain = FakeGLM(reply).model().with_structured_output(Order, method=method)  # type: ignore[arg-type]
+    with pytest.raises(OutputParserException, match="greater than or equal to 1"):
+        chain.invoke("order")
+
+
+def test_an_invalid_schema_fails_before_anything_is_sent() -> None:
+    fake = FakeGLM()
+    broken = {"title": "x", "description": "x", "type": "objekt", "properties": {}}
+    with pytest.raises(ValueError, match="not a valid JSON schema"):
+        fake.model().with_structured_output(broken)
+    assert fake.sent == []
+
+
+def test_an_unresolvable_reference_is_an_error_not_a_pass() -> None:
+    schema = {
+        "title": "x",
+        "description": "x",
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/missing"}},
+    }
+    chain = FakeGLM(tool_reply("x", {"a": 1})).model().with_structured_output(schema)
+    with pytest.raises(OutputParserException, match="cannot be resolved"):
+        chain.invoke("x")
+
+
+_WITHOUT_JSONSCHEMA = """
+import sys
+sys.modules["jsonschema"] = None  # as if the optional extra were not installed
+from pydantic import BaseModel
+from typing_extensions import TypedDict
+from langchain_glm import ChatGLM
+
+class Joke(BaseModel):
+    setup: str
+
+class JokeDict(TypedDict):
+    setup: str
+
+llm = ChatGLM(model="glm-4.6", api_key="k")
+llm.with_structured_output(Joke)  # pydantic checks pydantic models: no extra needed
+llm.with_structured_output(None, method="json_mode")  # no schema, nothing to check
+for schema in (JokeDict, {"title": "j", "type": "object", "properties": {}}):
+    try:
+        llm.with_structured_output(schema)
+    except ImportError as err:
+        print(err)
+"""
+
+
+def test_without_jsonschema_dict_and_typeddict_schemas_fail_clearly() -> None:
+    out = subprocess.run(  # noqa: S603 - our own probe, run by this interpreter
+        [sys.executable, "-W", "ignore", "-c", _WITHOUT_JSONSCHEMA],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == [INSTALL_HINT, INSTALL_HINT]
+    assert 'pip install "langchain-glm[jsonschema]"' in INSTALL_HINT
