@@ -232,9 +232,7 @@ def test_tool_call_message_shapes(
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(
-    "finish", ["sensitive", "model_context_window_exceeded", "length"]
-)
+@pytest.mark.parametrize("finish", ["sensitive", "model_context_window_exceeded", "length"])
 def test_nonstandard_finish_reasons_are_kept_raw(
     glm_server: GLMServer, mode: str, finish: str
 ) -> None:

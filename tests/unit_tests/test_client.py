@@ -283,7 +283,7 @@ def test_max_retries_zero_sends_once(make: Callable[..., Harness]) -> None:
 
 def test_non_json_success_body(make: Callable[..., Harness]) -> None:
     h = make(replies(httpx.Response(200, text="<html>maintenance</html>")))
-    with pytest.raises(GLMAPIError, match="malformed response: .*not a JSON object: maintenance"):
+    with pytest.raises(GLMAPIError, match=r"malformed response: .*not a JSON object: maintenance"):
         h.post()
     assert len(h.requests) == 1
 
@@ -503,8 +503,7 @@ class Replay(RetryPolicy):
         object.__setattr__(self, "steps", steps)
 
     def plan(self) -> Plan:
-        for step in self.steps:  # type: ignore[attr-defined]
-            yield step
+        yield from self.steps  # type: ignore[attr-defined]
 
 
 class Waits:
@@ -668,7 +667,10 @@ def test_invalid_utf8_is_replaced_alike_in_body_and_stream(make: Callable[..., H
     raw = b'{"id":"r1","choices":[{"index":0,"message":{"content":"a\xffb"}}]}'
     h = make(replies(httpx.Response(200, content=raw)))
     assert h.post()["choices"][0]["message"]["content"] == "a\ufffdb"
-    frame = b'data: {"id":"s1","choices":[{"index":0,"delta":{"content":"a\xffb"},"finish_reason":"stop"}]}\n\n'
+    frame = (
+        b'data: {"id":"s1","choices":[{"index":0,"delta":{"content":"a\xffb"},'
+        b'"finish_reason":"stop"}]}\n\n'
+    )
     h = make(replies(stream_response(frame + b"data: [DONE]\n\n")))
     frames, error = h.stream()
     assert error is None
@@ -678,7 +680,7 @@ def test_invalid_utf8_is_replaced_alike_in_body_and_stream(make: Callable[..., H
 def test_redirect_is_raised_at_once_naming_the_location(make: Callable[..., Harness]) -> None:
     moved = httpx.Response(302, headers={"location": "https://login.proxy.test/"})
     h = make(replies(moved, httpx.Response(200, json=REPLY)))
-    with pytest.raises(GLMAPIError, match="redirect to https://login.proxy.test/") as info:
+    with pytest.raises(GLMAPIError, match=r"redirect to https://login\.proxy\.test/") as info:
         h.post()
     assert not info.value.is_retryable
     assert len(h.requests) == 1

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_glm._errors import GLMAuthenticationError
 from langchain_glm._auth import GLMAuth
+from langchain_glm._errors import GLMAuthenticationError
 from langchain_glm._jwt import TOKEN_TTL, sign_jwt
 
 KEY = "12345678.abcdefg"
@@ -70,6 +70,6 @@ def test_auth_signs_a_fresh_token_for_every_attempt() -> None:
 
 @pytest.mark.parametrize("bad_key", ["no-dot-here", ".secret", "id."])
 def test_auth_rejects_a_malformed_jwt_key_at_construction(bad_key: str) -> None:
-    with pytest.raises(ValueError, match="<id>.<secret>") as info:
+    with pytest.raises(ValueError, match=r"<id>\.<secret>") as info:
         GLMAuth(bad_key, jwt=True)
     assert bad_key not in str(info.value)

@@ -57,8 +57,8 @@ def test_only_the_documented_models_have_a_tokenizer() -> None:
 
 
 def test_flash_53_takes_files_and_the_text_models_do_not() -> None:
-    assert MODELS["glm-5.3-flash"].inputs == {"text", "image", "video", "file"}
-    assert MODELS["glm-5.3"].inputs == {"text"}
+    assert MODELS["glm-5.3-flash"].inputs == frozenset({"text", "image", "video", "file"})
+    assert MODELS["glm-5.3"].inputs == frozenset({"text"})
     assert PROFILES["glm-5.3-flash"]["pdf_inputs"] is True
     assert PROFILES["glm-5.3"]["image_inputs"] is False
 

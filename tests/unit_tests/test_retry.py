@@ -8,6 +8,7 @@ from email.utils import formatdate
 
 import pytest
 
+from langchain_glm import _retry
 from langchain_glm._errors import (
     GLMAPIError,
     GLMAuthenticationError,
@@ -20,7 +21,6 @@ from langchain_glm._errors import (
     GLMTimeoutError,
     parse_retry_after,
 )
-from langchain_glm import _retry
 from langchain_glm._retry import GiveUp, RetryPolicy, Send, Sleep, Step
 
 
