@@ -503,7 +503,9 @@ class Replay(RetryPolicy):
         object.__setattr__(self, "steps", steps)
 
     def plan(self) -> Plan:
-        yield from self.steps  # type: ignore[attr-defined]
+        # Not `yield from` a list: the drivers `send()` outcomes into the plan.
+        for step in self.steps:  # type: ignore[attr-defined]  # noqa: UP028
+            yield step
 
 
 class Waits:
