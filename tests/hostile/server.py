@@ -19,8 +19,8 @@ from concurrent.futures import Future
 from typing import Any
 
 Writer = asyncio.StreamWriter
-Play = Callable[[Writer], Awaitable[bool]]
-"""Writes one response; returns True to keep the connection open for the next request."""
+Play = Callable[[Writer, bytes], Awaitable[bool]]
+"""Writes one response to the raw request; returns True to keep the connection open."""
 
 
 def frame(content: str = "", finish: str | None = None, **delta: Any) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def chunked(piece: bytes) -> bytes:
 def body(status: int, content: bytes, ctype: str = "application/json", **extra: str) -> Play:
     """A complete response with Content-Length (keep-alive)."""
 
-    async def play(w: Writer) -> bool:
+    async def play(w: Writer, raw: bytes) -> bool:
         headers = {"Content-Type": ctype, "Content-Length": str(len(content)), **extra}
         w.write(head(status, headers) + content)
         await w.drain()
@@ -86,7 +86,7 @@ def json_reply(obj: Any = REPLY, status: int = 200, gz: bool = False, **extra: s
 def stream(data: bytes = STREAM, splits: Iterable[int] = (), pause: float = 0.0) -> Play:
     """A chunked SSE response, its body cut at the given offsets into separate writes."""
 
-    async def play(w: Writer) -> bool:
+    async def play(w: Writer, raw: bytes) -> bool:
         w.write(head(200, {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}))
         cuts = [0, *sorted(set(splits)), len(data)]
         for start, end in itertools.pairwise(cuts):
@@ -101,10 +101,21 @@ def stream(data: bytes = STREAM, splits: Iterable[int] = (), pause: float = 0.0)
     return play
 
 
+def echo() -> Play:
+    """Stream back the last user message of the request (to prove there is no cross-talk)."""
+
+    async def play(w: Writer, raw: bytes) -> bool:
+        request = json.loads(raw.partition(b"\r\n\r\n")[2])
+        said = str(request["messages"][-1]["content"])
+        return await stream(sse_body([frame(said), frame("", finish="stop")]))(w, raw)
+
+    return play
+
+
 def stream_then(data: bytes, then: Callable[[Writer], Awaitable[None]]) -> Play:
     """Send headers and `data` as one chunk, then do `then` (stall, cut, reset, ...)."""
 
-    async def play(w: Writer) -> bool:
+    async def play(w: Writer, raw: bytes) -> bool:
         w.write(head(200, {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}))
         if data:
             w.write(chunked(data))
@@ -153,7 +164,7 @@ async def reset(w: Writer) -> None:
 def endless_error(status: int, size: int, piece: bytes = b"<p>" + b"x" * 65533) -> Play:
     """A huge HTML error page, generated as it is sent (Content-Length `size`)."""
 
-    async def play(w: Writer) -> bool:
+    async def play(w: Writer, raw: bytes) -> bool:
         w.write(head(status, {"Content-Type": "text/html", "Content-Length": str(size)}))
         sent = 0
         try:
@@ -240,4 +251,4 @@ class HostileServer:
                 length = int(value)
         self.requests.append(raw + await reader.readexactly(length))
         play = self.plays.pop(0) if self.plays else self.default
-        return await play(writer)
+        return await play(writer, self.requests[-1])
