@@ -80,7 +80,7 @@ def test_cancelling_500_of_1000_streams_midway_leaks_nothing(hostile: HostileSer
         started = asyncio.Semaphore(0)
 
         async def one() -> str:
-            parts = []
+            parts: list[str] = []
             async for chunk in llm.astream("x"):
                 if not parts:
                     started.release()
