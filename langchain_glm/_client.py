@@ -1,8 +1,8 @@
 """GLMClient: the only module that does network I/O (sync and async twins over httpx).
 
 Every decision lives in shared, pure helpers: the retry plan (`_retry`), the error table
-(`_errors`), the auth (`_auth`), the time budget (`_Deadline`) and the capped SSE reader
-(`_SSEReader`). The twins (`post`/`apost`, `stream`/`astream`, the drivers `_retry`/`_aretry`
+(`_errors`), the auth (`_auth`), the time budget (`Deadline`) and the capped SSE reader
+(`SSEReader`). The twins (`post`/`apost`, `stream`/`astream`, the drivers `_retry`/`_aretry`
 and the one-attempt helpers) differ only by async/await.
 
 Chat completions: https://docs.z.ai/api-reference/llm/chat-completion
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import collections
 import contextlib
 import copy
 import dataclasses
@@ -21,28 +20,28 @@ import json
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from typing import Any, Literal, TypeVar, cast
 
 import httpx
-from httpx_sse import ServerSentEvent
 
 from langchain_glm._auth import GLMAuth, check_api_key, check_base_url
+from langchain_glm._decode import (
+    Deadline,
+    SSEReader,
+    chat_reply,
+    json_object,
+)
 from langchain_glm._errors import (
     GLMAPIError,
     GLMAuthenticationError,
-    GLMConnectionError,
     GLMError,
-    GLMTimeoutError,
-    error_from_payload,
     error_from_response,
     error_from_transport,
-    excerpt,
     malformed,
 )
-from langchain_glm._retry import GiveUp, RetryPolicy, Sleep
+from langchain_glm._retry import GiveUp, Plan, RetryPolicy, Sleep, Step
 from langchain_glm._version import __version__
 
 _LOG = logging.getLogger("langchain_glm")
@@ -59,10 +58,6 @@ ERROR_BODY_CAP = 4 * 1024 * 1024
 """Bytes of an error body that are read; the rest is not (a 100 MB proxy page stays on the wire)."""
 BODY_CAP = 32 * 1024 * 1024
 """Largest non-stream reply accepted (GLM's longest answers are a few MB)."""
-LINE_CAP = 4 * 1024 * 1024
-"""Largest single SSE line, and largest event, accepted."""
-DRAIN_CAP = 64 * 1024
-"""After `[DONE]`, at most this much is read to reach the end so the connection is reused."""
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 """Shared pools: httpx's default of 100 connections would queue the 101st concurrent stream
 (measured with 200 concurrent `astream` calls); keep 100 idle connections for reuse."""
@@ -163,192 +158,6 @@ def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[httpx.Timeout, flo
     return httpx.Timeout(timeout, connect=connect), float(timeout)
 
 
-class _Deadline:
-    """A time budget that can be restarted (per stream event) and checked (per chunk read)."""
-
-    def __init__(self, seconds: float | None, what: str) -> None:
-        self.seconds = seconds
-        self.what = what
-        self.restart()
-
-    def restart(self) -> None:
-        """Start the budget again from now."""
-        self.ends = None if self.seconds is None else time.monotonic() + self.seconds
-
-    def check(self) -> None:
-        """Raise `GLMTimeoutError` once the budget is spent (never retried: GLM may be busy)."""
-        if self.ends is not None and time.monotonic() > self.ends:
-            msg = f"no {self.what} within the {self.seconds:g} s timeout"
-            raise GLMTimeoutError(msg, retryable=False)
-
-
-def _json_object(
-    raw: str | bytes, what: str, status: int | None, event: str = ""
-) -> dict[str, Any]:
-    """Decode a JSON object; raise `malformed` if it is not one, the mapped error if it is one.
-
-    Invalid UTF-8 becomes U+FFFD replacement characters, in bodies and streams alike.
-    """
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise malformed(f"{what} is not a JSON object: {excerpt(text)}", status=status)
-    if event == "error" or data.get("error"):
-        raise error_from_payload(data, status)
-    return data
-
-
-def decode_frame(event: str, data: str) -> dict[str, Any] | None:
-    """Decode one SSE event into a frame dict; None means `[DONE]` (stop reading).
-
-    Args:
-        event: The SSE event name ("message" when the frame has no `event:` line).
-        data: The SSE data, normally one JSON object.
-
-    Returns:
-        The decoded frame, or None for the `[DONE]` sentinel.
-
-    Raises:
-        GLMError: Mapped from an `event: error` frame or a frame with a top-level `error`.
-        GLMAPIError: If the frame is not a JSON object, or reports `network_error`.
-    """
-    if data.strip() == "[DONE]":
-        return None
-    frame = _json_object(data, "stream frame", None, event)
-    if _finish_reason(frame) == "network_error":
-        raise _inference_failed()
-    return frame
-
-
-def _finish_reason(reply: Mapping[str, Any]) -> object:
-    """`choices[0].finish_reason` of a reply or frame, or None."""
-    choices = reply.get("choices")
-    first = choices[0] if isinstance(choices, list) and choices else None
-    return first.get("finish_reason") if isinstance(first, dict) else None
-
-
-def _inference_failed() -> GLMAPIError:
-    """GLM's `finish_reason: "network_error"`: inference failed server-side; like a 5xx."""
-    return GLMAPIError("GLM reported finish_reason=network_error (inference failed)")
-
-
-def chat_reply(body: dict[str, Any]) -> dict[str, Any]:
-    """Check a non-stream chat reply: it must hold a choice that did not fail (else retryable)."""
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices:
-        raise GLMAPIError(f"GLM sent a reply without any choice: {excerpt(json.dumps(body))}")
-    if _finish_reason(body) == "network_error":
-        raise _inference_failed()
-    return body
-
-
-class _SSEReader:
-    """Pure incremental SSE decoder with capped lines: bytes in, frame dicts out.
-
-    Implements https://html.spec.whatwg.org/multipage/server-sent-events.html (lines split on
-    CR, LF or CRLF; `:` comments ignored) and yields httpx-sse's `ServerSentEvent` per event.
-
-    Attributes:
-        frames: Decoded frames not yet handed out.
-        count: Frames decoded so far.
-        done: Whether `[DONE]` arrived (later bytes are ignored).
-        failure: The error that stopped decoding, raised once `frames` is empty.
-        finished: Whether a frame carried a finish_reason (the reply is complete without
-            `[DONE]`; a usage-only frame may follow the finish frame).
-    """
-
-    def __init__(self, deadline: _Deadline) -> None:
-        self.deadline = deadline
-        self.frames: collections.deque[dict[str, Any]] = collections.deque()
-        self.count = 0
-        self.done = self.finished = False
-        self._buffer = bytearray()
-        self._event = ""
-        self._data: list[str] = []
-        self._size = 0
-        self._drained = 0
-        self.failure: GLMError | None = None
-
-    def feed(self, piece: bytes) -> None:
-        """Take the next bytes and decode every complete line.
-
-        A failure (a cap, the time budget, an error or malformed frame) is kept in `failure`
-        and decoding stops; frames decoded before it are still handed out first.
-        """
-        self._buffer += piece
-        try:
-            self._decode()
-            self.deadline.check()
-        except GLMError as error:
-            self.failure = error
-
-    def _decode(self) -> None:
-        """Apply every complete line in the buffer, then enforce the line cap."""
-        start = 0
-        while not self.done:
-            end = self._line_end(start)
-            if end < 0:
-                break
-            line, start = self._buffer[start:end], end + 1
-            if line.endswith(b"\r"):  # CRLF; a lone CR is handled in `_line_end`
-                line = line[:-1]
-            self._line(line.decode("utf-8", errors="replace"))
-        del self._buffer[:start]
-        if len(self._buffer) > LINE_CAP:
-            raise malformed(f"an SSE line is longer than {LINE_CAP // 1048576} MiB")
-
-    def _line_end(self, start: int) -> int:
-        """Index of the next LF, or of a CR not followed by LF (not the buffer's last byte)."""
-        lf = self._buffer.find(b"\n", start)
-        cr = self._buffer.find(b"\r", start, lf if lf >= 0 else len(self._buffer) - 1)
-        return cr if cr >= 0 and cr + 1 != lf else lf
-
-    def _line(self, line: str) -> None:
-        """Apply one SSE line; a blank line dispatches the event."""
-        if not line:
-            if self._data:
-                self._dispatch(ServerSentEvent(self._event, "\n".join(self._data)))
-            self._event, self._data, self._size = "", [], 0
-        elif not line.startswith(":"):
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "data":
-                self._data.append(value)
-                self._size += len(value)
-                if self._size > LINE_CAP:
-                    raise malformed(f"an SSE event is longer than {LINE_CAP // 1048576} MiB")
-            elif field == "event":
-                self._event = value
-
-    def _dispatch(self, sse: ServerSentEvent) -> None:
-        """Decode one event; restart the per-event time budget."""
-        self.deadline.restart()
-        frame = decode_frame(sse.event, sse.data)
-        if frame is None:
-            self.done = True
-            if not self.count:
-                raise GLMAPIError("GLM sent an empty stream (only [DONE])")
-            return
-        self.count += 1
-        self.finished |= bool(_finish_reason(frame))
-        self.frames.append(frame)
-
-    def end(self) -> None:
-        """At EOF without `[DONE]`: fine after a finish_reason, else a cut connection."""
-        if not self.finished:
-            msg = f"stream ended after {self.count} frames without [DONE]"
-            raise GLMConnectionError(msg, retryable=False)
-
-    def drained(self, size: int) -> bool:
-        """Count bytes read after `[DONE]`; False once reading on is no longer worth it."""
-        self._drained += size
-        ends = self.deadline.ends
-        return self._drained <= DRAIN_CAP and (ends is None or time.monotonic() <= ends)
-
-
 @contextlib.contextmanager
 def _failures(secrets: tuple[str, ...]) -> Iterator[None]:
     """Turn every failure into a `GLMError` with the secrets redacted (shared by both twins)."""
@@ -362,7 +171,7 @@ def _failures(secrets: tuple[str, ...]) -> Iterator[None]:
         raise error_from_transport(exc).redact(secrets) from exc
 
 
-def _read(response: httpx.Response, cap: int, deadline: _Deadline) -> bytes:
+def _read(response: httpx.Response, cap: int, deadline: Deadline) -> bytes:
     """Read a body up to just over `cap` bytes, checking the time budget at each chunk."""
     body = bytearray()
     for piece in response.iter_bytes():
@@ -373,7 +182,7 @@ def _read(response: httpx.Response, cap: int, deadline: _Deadline) -> bytes:
     return bytes(body)
 
 
-async def _aread(response: httpx.Response, cap: int, deadline: _Deadline) -> bytes:
+async def _aread(response: httpx.Response, cap: int, deadline: Deadline) -> bytes:
     """Async twin of `_read`."""
     body = bytearray()
     async for piece in response.aiter_bytes():
@@ -396,24 +205,24 @@ def _reply(response: httpx.Response, body: bytes, check: Callable[[dict[str, Any
     """Decode and check a 2xx non-stream body."""
     if len(body) > BODY_CAP:
         raise malformed(f"reply longer than {BODY_CAP // 1048576} MiB", status=response.status_code)
-    return check(_json_object(body, "response body", response.status_code))
+    return check(json_object(body, "response body", response.status_code))
 
 
 def _not_sse(response: httpx.Response, body: bytes) -> GLMError:
     """The error for a 2xx stream reply that is not `text/event-stream` (an error body, or junk)."""
-    _json_object(body[:ERROR_BODY_CAP], "response body", response.status_code)
+    json_object(body[:ERROR_BODY_CAP], "response body", response.status_code)
     kind = response.headers.get("content-type", "none")
     return malformed(f"expected text/event-stream, got {kind}", status=response.status_code)
 
 
 def _first(frame: dict[str, Any] | None) -> dict[str, Any]:
     """The first frame of a stream; the reader already raised for a stream without one."""
-    if frame is None:  # pragma: no cover - `_SSEReader` raises first
+    if frame is None:  # pragma: no cover - `SSEReader` raises first
         raise GLMAPIError("GLM sent an empty stream")
     return frame
 
 
-def _next_frame(chunks: Iterator[bytes], reader: _SSEReader) -> dict[str, Any] | None:
+def _next_frame(chunks: Iterator[bytes], reader: SSEReader) -> dict[str, Any] | None:
     """The next frame, or None at `[DONE]` or a complete end."""
     while not reader.frames:
         if reader.failure is not None:
@@ -427,7 +236,7 @@ def _next_frame(chunks: Iterator[bytes], reader: _SSEReader) -> dict[str, Any] |
     return reader.frames.popleft()
 
 
-async def _anext_frame(chunks: AsyncIterator[bytes], reader: _SSEReader) -> dict[str, Any] | None:
+async def _anext_frame(chunks: AsyncIterator[bytes], reader: SSEReader) -> dict[str, Any] | None:
     """Async twin of `_next_frame`."""
     while not reader.frames:
         if reader.failure is not None:
@@ -441,7 +250,7 @@ async def _anext_frame(chunks: AsyncIterator[bytes], reader: _SSEReader) -> dict
     return reader.frames.popleft()
 
 
-def _drain(chunks: Iterator[bytes], reader: _SSEReader) -> None:
+def _drain(chunks: Iterator[bytes], reader: SSEReader) -> None:
     """Read past `[DONE]` to the body's end (bounded) so the connection goes back to the pool."""
     with contextlib.suppress(httpx.HTTPError):
         for piece in chunks:
@@ -449,7 +258,7 @@ def _drain(chunks: Iterator[bytes], reader: _SSEReader) -> None:
                 return
 
 
-async def _adrain(chunks: AsyncIterator[bytes], reader: _SSEReader) -> None:
+async def _adrain(chunks: AsyncIterator[bytes], reader: SSEReader) -> None:
     """Async twin of `_drain`."""
     with contextlib.suppress(httpx.HTTPError):
         async for piece in chunks:
@@ -457,8 +266,8 @@ async def _adrain(chunks: AsyncIterator[bytes], reader: _SSEReader) -> None:
                 return
 
 
-_Opened = tuple[httpx.Response, Iterator[bytes], _SSEReader, dict[str, Any]]
-_AOpened = tuple[httpx.Response, AsyncIterator[bytes], _SSEReader, dict[str, Any]]
+_Opened = tuple[httpx.Response, Iterator[bytes], SSEReader, dict[str, Any]]
+_AOpened = tuple[httpx.Response, AsyncIterator[bytes], SSEReader, dict[str, Any]]
 
 
 class GLMClient:
@@ -586,7 +395,7 @@ class GLMClient:
             method, url, headers=headers, content=content, timeout=self._timeout
         )
 
-    def _failed(self, plan: Any, error: GLMError) -> Any:
+    def _failed(self, plan: Plan, error: GLMError) -> Step:
         """Hand a failure to the plan; raise it when the plan gives up, else return the step."""
         step = plan.send(error.redact(self._secrets))
         if isinstance(step, GiveUp):
@@ -631,7 +440,7 @@ class GLMClient:
                 return result
 
     def _send(
-        self, client: httpx.Client, request: httpx.Request, deadline: _Deadline
+        self, client: httpx.Client, request: httpx.Request, deadline: Deadline
     ) -> httpx.Response:
         """Send once; return a 2xx response (body unread) or raise the mapped error."""
         response = client.send(request, stream=True, auth=self._auth)
@@ -645,7 +454,7 @@ class GLMClient:
         raise _status_error(response, body)
 
     async def _asend(
-        self, client: httpx.AsyncClient, request: httpx.Request, deadline: _Deadline
+        self, client: httpx.AsyncClient, request: httpx.Request, deadline: Deadline
     ) -> httpx.Response:
         """Async twin of `_send`."""
         response = await client.send(request, stream=True, auth=self._auth)
@@ -662,7 +471,7 @@ class GLMClient:
         self, client: httpx.Client, request: httpx.Request, check: Callable[[dict[str, Any]], Any]
     ) -> Any:
         """One non-stream attempt: send, read the whole (capped) reply in time, decode, check."""
-        deadline = _Deadline(self._budget, "complete reply")
+        deadline = Deadline(self._budget, "complete reply")
         with _failures(self._secrets):
             response = self._send(client, request, deadline)
             try:
@@ -678,7 +487,7 @@ class GLMClient:
         check: Callable[[dict[str, Any]], Any],
     ) -> Any:
         """Async twin of `_exchange`."""
-        deadline = _Deadline(self._budget, "complete reply")
+        deadline = Deadline(self._budget, "complete reply")
         with _failures(self._secrets):
             response = await self._asend(client, request, deadline)
             try:
@@ -734,13 +543,13 @@ class GLMClient:
 
     def _open_stream(self, client: httpx.Client, request: httpx.Request) -> _Opened:
         """One stream attempt, up to its first frame (so an early failure can be retried)."""
-        deadline = _Deadline(self._budget, "stream event")
+        deadline = Deadline(self._budget, "stream event")
         with _failures(self._secrets):
             response = self._send(client, request, deadline)
             try:
                 if "text/event-stream" not in response.headers.get("content-type", ""):
                     raise _not_sse(response, _read(response, ERROR_BODY_CAP, deadline))
-                chunks, reader = response.iter_bytes(), _SSEReader(deadline)
+                chunks, reader = response.iter_bytes(), SSEReader(deadline)
                 frame = _first(_next_frame(chunks, reader))
             except BaseException:
                 response.close()
@@ -749,13 +558,13 @@ class GLMClient:
 
     async def _aopen_stream(self, client: httpx.AsyncClient, request: httpx.Request) -> _AOpened:
         """Async twin of `_open_stream`."""
-        deadline = _Deadline(self._budget, "stream event")
+        deadline = Deadline(self._budget, "stream event")
         with _failures(self._secrets):
             response = await self._asend(client, request, deadline)
             try:
                 if "text/event-stream" not in response.headers.get("content-type", ""):
                     raise _not_sse(response, await _aread(response, ERROR_BODY_CAP, deadline))
-                chunks, reader = response.aiter_bytes(), _SSEReader(deadline)
+                chunks, reader = response.aiter_bytes(), SSEReader(deadline)
                 frame = _first(await _anext_frame(chunks, reader))
             except BaseException:
                 await response.aclose()

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_glm._client import ERROR_BODY_CAP, LINE_CAP, GLMClient, decode_frame
+from langchain_glm._client import ERROR_BODY_CAP, GLMClient
+from langchain_glm._decode import LINE_CAP
 from langchain_glm._errors import (
     GLMAPIError,
     GLMAuthenticationError,
@@ -472,24 +473,6 @@ def test_shared_async_pool_per_event_loop() -> None:
     second_a, _ = asyncio.run(pools())
     assert first_a is first_b
     assert second_a is not first_a
-
-
-@pytest.mark.parametrize(
-    ("event", "data_", "expected"),
-    [
-        ("message", "[DONE]", None),
-        ("message", ' {"a": 1}', {"a": 1}),
-        ("message", '{"error": null, "a": 1}', {"error": None, "a": 1}),
-    ],
-)
-def test_decode_frame(event: str, data_: str, expected: dict[str, Any] | None) -> None:
-    assert decode_frame(event, data_) == expected
-
-
-@pytest.mark.parametrize("data_", ["[1, 2]", "not json", ""])
-def test_decode_frame_rejects_non_objects(data_: str) -> None:
-    with pytest.raises(GLMAPIError, match="malformed response: stream frame"):
-        decode_frame("message", data_)
 
 
 # ---------------------------------------------------------------- the retry plan is obeyed
