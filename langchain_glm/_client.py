@@ -76,6 +76,7 @@ _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = 
     weakref.WeakKeyDictionary()
 )
 """Per event loop: its pool, and the parked generator that closes it with the loop."""
+_async_lock = threading.Lock()
 
 
 def _shared_client() -> httpx.Client:
@@ -136,11 +137,12 @@ def _shared_async_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     entry = _async_pools.get(loop)
     if entry is None:
-        _forget_closed_loops()
-        client = httpx.AsyncClient(limits=_LIMITS)
-        closer = _close_with_loop(client)
-        _step(closer)
-        entry = _async_pools[loop] = (client, closer)
+        with _async_lock:  # loops of other threads may register at the same time
+            _forget_closed_loops()
+            client = httpx.AsyncClient(limits=_LIMITS)
+            closer = _close_with_loop(client)
+            _step(closer)
+            entry = _async_pools[loop] = (client, closer)
     return entry[0]
 
 

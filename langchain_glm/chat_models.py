@@ -125,7 +125,10 @@ class ChatGLM(BaseChatModel):
     `notebooks/quickstart.ipynb`.
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a validation error must never echo the input, which holds the key.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     model_name: str = Field(default="glm-4.6", alias="model")
     """GLM model id, e.g. `"glm-4.6"`, `"glm-4.5-air"`, `"glm-4.6v"` (alias `model`)."""

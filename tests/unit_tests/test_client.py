@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from langchain_glm import ChatGLM
 from langchain_glm._client import ERROR_BODY_CAP, GLMClient
 from langchain_glm._decode import LINE_CAP
 from langchain_glm._errors import (
@@ -811,3 +812,46 @@ def test_per_call_views_share_the_pool_and_apply_their_timeout(
         "write": 600.0,
         "pool": 600.0,
     }
+
+
+# ---------------------------------------------------------------- ChatGLM's client settings
+
+
+def recording_model(sent: list[httpx.Request]) -> ChatGLM:
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=REPLY)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return ChatGLM(base_url=BASE_URL, api_key=API_KEY, http_client=client)
+
+
+def test_chatglm_checks_key_and_base_url_at_construction() -> None:
+    with pytest.raises(ValueError, match="api_key") as info:
+        ChatGLM(api_key="sk-pasted\r\nkey-1234")
+    assert "sk-pasted" not in str(info.value)
+    with pytest.raises(ValueError, match="api_key") as info:
+        ChatGLM(api_key=12345678901234)
+    assert "12345678901234" not in str(info.value)
+    with pytest.raises(ValueError, match="base_url"):
+        ChatGLM(base_url="api.z.ai/api/paas/v4", api_key="k")
+
+
+@pytest.mark.parametrize("setting", ["api_key", "base_url", "jwt_auth"])
+def test_chatglm_model_settings_per_call_are_a_value_error(setting: str) -> None:
+    sent: list[httpx.Request] = []
+    llm = recording_model(sent)
+    value: dict[str, Any] = {"api_key": "other-key-1234", "base_url": "https://x", "jwt_auth": True}
+    with pytest.raises(ValueError, match=setting):
+        llm.invoke("x", **{setting: value[setting]})
+    assert sent == []
+
+
+def test_chatglm_reuses_one_client_and_timeouts_are_views_of_it() -> None:
+    sent: list[httpx.Request] = []
+    llm = recording_model(sent)
+    for n in range(5):
+        llm.invoke("x", timeout=1.0 + n)
+    llm.invoke("x")
+    assert [r.extensions["timeout"]["read"] for r in sent] == [1.0, 2.0, 3.0, 4.0, 5.0, 600.0]
+    assert [r.extensions["timeout"]["connect"] for r in sent] == [1.0, 2.0, 3.0, 4.0, 5.0, 10.0]
