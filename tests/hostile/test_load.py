@@ -38,7 +38,7 @@ def fds() -> tuple[int, int]:
 
 def settle(baseline: tuple[int, int]) -> tuple[int, int]:
     """Wait (bounded) for both ends of closed connections to be released; return the count."""
-    for _ in range(100):
+    for _ in range(200):
         gc.collect()
         now = fds()
         if now[0] <= baseline[0] and now[1] <= baseline[1]:
