@@ -1,7 +1,11 @@
 """GLMClient: the only module that does network I/O (sync and async twins over httpx).
 
-Every decision (headers, error mapping, retry delays, frame decoding) lives in shared helpers;
-the twins `post`/`apost`, `stream`/`astream` and `_open`/`_aopen` differ only by async/await.
+Every decision lives in shared, pure helpers: the retry plan (`_retry`), the error table
+(`_errors`), the auth (`_auth`), the time budget (`Deadline`) and the capped SSE reader
+(`SSEReader`). The twins (`post`/`apost`, `stream`/`astream`, the drivers `_retry`/`_aretry`
+and the one-attempt helpers) differ only by async/await.
+
+Chat completions: https://docs.z.ai/api-reference/llm/chat-completion
 """
 
 from __future__ import annotations
@@ -9,211 +13,301 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
+import copy
+import dataclasses
+import enum
 import json
 import logging
 import os
-import time
+import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from typing import Any, Literal, TypeVar, cast
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
 
+from langchain_glm._auth import GLMAuth, check_api_key, check_base_url
+from langchain_glm._decode import (
+    Deadline,
+    SSEReader,
+    chat_reply,
+    json_object,
+)
 from langchain_glm._errors import (
     GLMAPIError,
     GLMAuthenticationError,
-    GLMConnectionError,
     GLMError,
-    error_from_payload,
     error_from_response,
     error_from_transport,
-    excerpt,
+    malformed,
 )
-from langchain_glm._jwt import cached_jwt
-from langchain_glm._retry import RetryPolicy
+from langchain_glm._retry import GiveUp, Plan, RetryPolicy, Sleep, Step
 from langchain_glm._version import __version__
 
 _LOG = logging.getLogger("langchain_glm")
+_T = TypeVar("_T")
 _CHAT = "chat/completions"
 TOKENIZER = "tokenizer"
-"""Path of GLM's token-counting endpoint (`POST {base}/tokenizer`, glm-api §1)."""
+"""Path of GLM's token-counting endpoint (`POST {base}/tokenizer`)."""
 _NO_KEY = "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key="
-_TimeoutKey = tuple[float | None, float | None, float | None, float | None]
+DEFAULT_TIMEOUT = 600.0
+"""Default time budget in seconds: long thinking answers take minutes (openai's SDK uses 600 s)."""
+CONNECT_TIMEOUT = 10.0
+"""Connect timeout when `timeout` is a number: a reachable server answers a SYN in far less."""
+ERROR_BODY_CAP = 4 * 1024 * 1024
+"""Bytes of an error body that are read; the rest is not (a 100 MB proxy page stays on the wire)."""
+BODY_CAP = 32 * 1024 * 1024
+"""Largest non-stream reply accepted (GLM's longest answers are a few MB)."""
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 """Shared pools: httpx's default of 100 connections would queue the 101st concurrent stream
 (measured with 200 concurrent `astream` calls); keep 100 idle connections for reuse."""
-_LoopPools = tuple[dict[_TimeoutKey, httpx.AsyncClient], AsyncIterator[None]]
-_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
+FILE_CAP = 512 * 1024 * 1024
+"""Cap of a raw download (a Batch API result file: at most 50,000 answers)."""
+Check = Callable[[dict[str, Any]], Any]
+"""Validates (and may transform) a decoded JSON reply; raises a `GLMError`."""
+
+
+class _Keep(enum.Enum):
+    """Marks an option `with_options` leaves as it is."""
+
+    KEEP = enum.auto()
+
+
+_sync_pools: dict[int, httpx.Client] = {}
+_sync_lock = threading.Lock()
+_LoopPool = tuple[httpx.AsyncClient, AsyncIterator[None]]
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
     weakref.WeakKeyDictionary()
 )
-"""Per event loop: its pools, and the parked generator that closes them with the loop."""
+"""Per event loop: its pool, and the parked generator that closes it with the loop."""
+_async_lock = threading.Lock()
 
 
-def _timeout_key(timeout: float | httpx.Timeout | None) -> _TimeoutKey:
-    """Turn a timeout setting into a hashable (connect, read, write, pool) tuple."""
-    t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-    return (t.connect, t.read, t.write, t.pool)
-
-
-def _make_timeout(key: _TimeoutKey) -> httpx.Timeout:
-    """Rebuild an `httpx.Timeout` from its tuple."""
-    return httpx.Timeout(connect=key[0], read=key[1], write=key[2], pool=key[3])
-
-
-@functools.cache
-def _shared_client(key: _TimeoutKey, pid: int) -> httpx.Client:
-    """One sync connection pool per process (`pid` makes it fork safe) and timeout config."""
-    client = httpx.Client(timeout=_make_timeout(key), limits=_LIMITS)
-    atexit.register(client.close)
+def _shared_client() -> httpx.Client:
+    """The one sync connection pool of this process (a forked child makes its own)."""
+    pid = os.getpid()
+    with _sync_lock:
+        client = _sync_pools.get(pid)
+        if client is None:
+            client = _sync_pools[pid] = httpx.Client(limits=_LIMITS)
+            atexit.register(client.close)
     return client
 
 
-async def _close_pools_with_loop(
-    pools: dict[_TimeoutKey, httpx.AsyncClient],
-) -> AsyncIterator[None]:
-    """Close a loop's pools when the loop shuts down.
+async def _close_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Close a loop's pool when the loop shuts down.
 
     This async generator is started once per event loop and parked at its `yield`. Event
-    loops track started async generators and close them on shutdown (`asyncio.run` and
-    `asyncio.Runner` call `loop.shutdown_asyncgens()`), which runs the `finally` inside the
-    still-running loop, so connections are closed cleanly instead of leaking sockets.
+    loops close started async generators on shutdown (`asyncio.run` and `asyncio.Runner` call
+    `loop.shutdown_asyncgens()`), which runs the `finally` inside the still-running loop.
     """
     try:
         yield
     finally:
-        clients = list(pools.values())
-        pools.clear()
-        for client in clients:
+        if _in_running_loop():  # not when finished by `_forget_closed_loops`
             await client.aclose()
 
 
-def _start(closer: AsyncIterator[None]) -> None:
-    """Run a fresh async generator up to its first `yield` (no awaits before it)."""
-    step = closer.__anext__()
-    with contextlib.suppress(StopIteration):
-        step.send(None)  # type: ignore[attr-defined]
+def _in_running_loop() -> bool:
+    """Whether an event loop is running in this thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
-def _shared_async_client(key: _TimeoutKey) -> httpx.AsyncClient:
-    """One async connection pool per running event loop and timeout config."""
+def _step(closer: AsyncIterator[None] | Awaitable[Any]) -> None:
+    """Run a coroutine-like object up to its first suspension (none is expected)."""
+    awaitable = closer.__anext__() if isinstance(closer, AsyncIterator) else closer
+    with contextlib.suppress(StopIteration, StopAsyncIteration, RuntimeError):
+        cast("Coroutine[Any, Any, Any]", awaitable).send(None)
+
+
+def _forget_closed_loops() -> None:
+    """Drop the pools of loops closed without `shutdown_asyncgens` (plain `loop.close()`).
+
+    Their sockets cannot be closed through a closed loop; dropping every reference lets
+    Python's garbage collector close them. The parked closer is finished first, so it is never
+    handed to the dead loop's finalizer (which would fail with "Event loop is closed").
+    """
+    for loop in [loop for loop in _async_pools if loop.is_closed()]:
+        _client, closer = _async_pools.pop(loop)
+        _step(closer.aclose())  # type: ignore[attr-defined]
+
+
+def _shared_async_client() -> httpx.AsyncClient:
+    """The one async connection pool of the running event loop."""
     loop = asyncio.get_running_loop()
     entry = _async_pools.get(loop)
     if entry is None:
-        for closed in [other for other in _async_pools if other.is_closed()]:
-            del _async_pools[closed]
-        pools: dict[_TimeoutKey, httpx.AsyncClient] = {}
-        closer = _close_pools_with_loop(pools)
-        _start(closer)
-        entry = _async_pools[loop] = (pools, closer)
-    pools = entry[0]
-    if key not in pools:
-        pools[key] = httpx.AsyncClient(timeout=_make_timeout(key), limits=_LIMITS)
-    return pools[key]
+        with _async_lock:  # loops of other threads may register at the same time
+            _forget_closed_loops()
+            client = httpx.AsyncClient(limits=_LIMITS)
+            closer = _close_with_loop(client)
+            _step(closer)
+            entry = _async_pools[loop] = (client, closer)
+    return entry[0]
+
+
+def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[httpx.Timeout, float | None]:
+    """Split the `timeout` setting into httpx's per-request timeouts and our time budget.
+
+    A number `t` means: connect within `min(t, CONNECT_TIMEOUT)`, then `t` for the rest (see
+    `GLMClient`). An `httpx.Timeout` is used as given and its `read` is the budget.
+    """
+    if isinstance(timeout, httpx.Timeout):
+        return timeout, timeout.read
+    if timeout is None:
+        return httpx.Timeout(None), None
+    connect = min(float(timeout), CONNECT_TIMEOUT)
+    return httpx.Timeout(timeout, connect=connect), float(timeout)
 
 
 @contextlib.contextmanager
-def _stream_errors(response: httpx.Response) -> Iterator[None]:
-    """Map failures while reading an open stream to GLM errors (shared by both twins)."""
+def _failures(secrets: tuple[str, ...]) -> Iterator[None]:
+    """Turn every failure into a `GLMError` with the secrets redacted (shared by both twins)."""
     try:
         yield
-    except SSEError as exc:  # subclasses httpx.TransportError, so it goes first
-        raise GLMAPIError(str(exc), status_code=response.status_code) from exc
+    except GLMError as error:
+        raise error.redact(secrets) from error.__cause__
+    except httpx.DecodingError as exc:  # e.g. a corrupt gzip body
+        raise malformed(f"undecodable body ({exc})").redact(secrets) from exc
     except httpx.TransportError as exc:
-        raise error_from_transport(exc) from exc
+        raise error_from_transport(exc).redact(secrets) from exc
 
 
-def decode_frame(event: str, data: str) -> dict[str, Any] | None:
-    """Decode one SSE event into a chunk dict; None means `[DONE]` (stop reading).
-
-    Args:
-        event: The SSE event name ("message" when the frame has no `event:` line).
-        data: The SSE data, normally one JSON object.
-
-    Returns:
-        The decoded frame, or None for the `[DONE]` sentinel.
-
-    Raises:
-        GLMError: Mapped from an `event: error` frame or a frame with a top-level `error`.
-        GLMAPIError: If the frame is not a JSON object.
-    """
-    if data.strip() == "[DONE]":
-        return None
-    return _json_object(data, "malformed stream frame", is_error=event == "error")
+def _read(response: httpx.Response, cap: int, deadline: Deadline) -> bytes:
+    """Read a body up to just over `cap` bytes, checking the time budget at each chunk."""
+    body = bytearray()
+    for piece in response.iter_bytes():
+        body += piece
+        deadline.check()
+        if len(body) > cap:
+            break
+    return bytes(body)
 
 
-def _parse_body(response: httpx.Response, body: bytes) -> dict[str, Any]:
-    """Decode a successful non-stream body, raising for non-JSON or an embedded error."""
-    return _json_object(body, "response body is not a JSON object", status=response.status_code)
+async def _aread(response: httpx.Response, cap: int, deadline: Deadline) -> bytes:
+    """Async twin of `_read`."""
+    body = bytearray()
+    async for piece in response.aiter_bytes():
+        body += piece
+        deadline.check()
+        if len(body) > cap:
+            break
+    return bytes(body)
 
 
-def _json_object(
-    raw: str | bytes, problem: str, *, status: int | None = None, is_error: bool = False
-) -> dict[str, Any]:
-    """Decode a JSON object; raise `GLMAPIError` if it is not one, the mapped error if it is one.
-
-    Args:
-        raw: A stream frame's data or a response body.
-        problem: Start of the message when `raw` is not a JSON object.
-        status: HTTP status, if there is one.
-        is_error: The frame was announced as an error (`event: error`).
-    """
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        msg = f"{problem}: {excerpt(raw)}"
-        raise GLMAPIError(msg, status_code=status)
-    if is_error or data.get("error"):
-        raise error_from_payload(data, status)
-    return data
+def _status_error(response: httpx.Response, body: bytes) -> GLMError:
+    """The error for a non-2xx response whose (capped) body was read."""
+    cut = len(body) > ERROR_BODY_CAP
+    return error_from_response(
+        response.status_code, body[:ERROR_BODY_CAP], response.headers, cut=cut
+    )
 
 
-class _FrameReader:
-    """Per-stream state shared by both stream twins: counts frames, checks the ending.
+def _reply(response: httpx.Response, body: bytes, check: Check | None) -> Any:
+    """Decode and check a 2xx non-stream body; with no `check`, return the raw bytes."""
+    cap = BODY_CAP if check is not None else FILE_CAP
+    if len(body) > cap:
+        raise malformed(f"reply longer than {cap // 1048576} MiB", status=response.status_code)
+    if check is None:
+        return body
+    return check(json_object(body, "response body", response.status_code))
 
-    Attributes:
-        count: Frames decoded so far.
-        finished: Whether any frame so far carried `choices[0].finish_reason` (a usage-only
-            frame may follow the finish frame).
-    """
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.finished = False
+def _not_sse(response: httpx.Response, body: bytes) -> GLMError:
+    """The error for a 2xx stream reply that is not `text/event-stream` (an error body, or junk)."""
+    json_object(body[:ERROR_BODY_CAP], "response body", response.status_code)
+    kind = response.headers.get("content-type", "none")
+    return malformed(f"expected text/event-stream, got {kind}", status=response.status_code)
 
-    def read(self, sse: ServerSentEvent) -> dict[str, Any] | None:
-        """Decode one event and remember whether it carried a finish_reason."""
-        frame = decode_frame(sse.event, sse.data)
-        if frame is not None:
-            self.count += 1
-            choices = frame.get("choices")
-            first = choices[0] if isinstance(choices, list) and choices else None
-            self.finished |= isinstance(first, dict) and bool(first.get("finish_reason"))
-        return frame
 
-    def end(self) -> None:
-        """Called at EOF without `[DONE]`: fine after a finish_reason, else a cut connection."""
-        if not self.finished:
-            msg = f"stream ended after {self.count} frames without [DONE]"
-            raise GLMConnectionError(msg)
+def _first(frame: dict[str, Any] | None) -> dict[str, Any]:
+    """The first frame of a stream; the reader already raised for a stream without one."""
+    if frame is None:  # pragma: no cover - `SSEReader` raises first
+        raise GLMAPIError("GLM sent an empty stream")
+    return frame
+
+
+def _next_frame(chunks: Iterator[bytes], reader: SSEReader) -> dict[str, Any] | None:
+    """The next frame, or None at `[DONE]` or a complete end."""
+    while not reader.frames:
+        if reader.failure is not None:
+            raise reader.failure
+        piece = None if reader.done else next(chunks, None)
+        if piece is None:
+            if not reader.done:
+                reader.end()
+            return None
+        reader.feed(piece)
+    return reader.frames.popleft()
+
+
+async def _anext_frame(chunks: AsyncIterator[bytes], reader: SSEReader) -> dict[str, Any] | None:
+    """Async twin of `_next_frame`."""
+    while not reader.frames:
+        if reader.failure is not None:
+            raise reader.failure
+        piece = None if reader.done else await anext(chunks, None)
+        if piece is None:
+            if not reader.done:
+                reader.end()
+            return None
+        reader.feed(piece)
+    return reader.frames.popleft()
+
+
+def _drain(chunks: Iterator[bytes], reader: SSEReader) -> None:
+    """Read past `[DONE]` to the body's end (bounded) so the connection goes back to the pool."""
+    with contextlib.suppress(httpx.HTTPError):
+        for piece in chunks:
+            if not reader.drained(len(piece)):
+                return
+
+
+async def _adrain(chunks: AsyncIterator[bytes], reader: SSEReader) -> None:
+    """Async twin of `_drain`."""
+    with contextlib.suppress(httpx.HTTPError):
+        async for piece in chunks:
+            if not reader.drained(len(piece)):
+                return
+
+
+_Opened = tuple[httpx.Response, Iterator[bytes], SSEReader, dict[str, Any]]
+_AOpened = tuple[httpx.Response, AsyncIterator[bytes], SSEReader, dict[str, Any]]
 
 
 class GLMClient:
-    """Minimal GLM chat-completions client with retries; no LangChain imports, no I/O in init.
+    """Minimal GLM client with retries; no LangChain imports, no I/O in init.
+
+    `timeout` bounds each attempt. A number `t` (default 600 s) allows `min(t, 10)` s to
+    connect, and then: for a non-stream call, `t` seconds for the whole reply (checked at each
+    chunk received, and no more than `t` of silence); for a stream, `t` seconds for the status
+    line and then for each next event (SSE comments such as `: ping` and keep-alive bytes do not
+    count). An `httpx.Timeout` sets connect/write/pool as given and its `read` is the budget;
+    None waits forever. Running out of time raises `GLMTimeoutError` and is never re-sent.
+
+    Retries (see `RetryPolicy`): connect errors, pool timeouts, 429 rate limits (not quota
+    1113), 5xx, and a reply that failed on GLM's side (`finish_reason: "network_error"`, no
+    choice, an error frame or an empty stream before any frame). Nothing is re-sent once the
+    request was fully sent and may be generating, nor once a stream frame was handed out.
 
     Args:
-        base_url: API root, e.g. "https://api.z.ai/api/paas/v4".
-        api_key: Bearer key (or "<id>.<secret>" when `jwt_auth`); checked at request time.
-        timeout: Seconds or an `httpx.Timeout`, applied to every request.
-        max_retries: Retries for failures while opening a request (ignored if `retry_policy`).
+        base_url: API root, e.g. "https://api.z.ai/api/paas/v4" (absolute http(s)).
+        api_key: Bearer key (or "<id>.<secret>" when `jwt_auth`); a missing key fails at
+            request time, before sending.
+        timeout: Seconds, an `httpx.Timeout`, or None (see above).
+        max_retries: Retries of retryable failures (ignored if `retry_policy`).
         default_headers: Extra headers sent with every request.
         http_client: Sync httpx client to use as given (never closed by us).
         http_async_client: Async httpx client to use as given (never closed by us).
-        jwt_auth: Sign a short-lived JWT from the key instead of sending the key itself.
+        jwt_auth: Sign a short-lived JWT from the key for each attempt instead of the key.
         retry_policy: Full retry settings; defaults to `RetryPolicy(max_retries=max_retries)`.
+
+    Raises:
+        ValueError: For an invalid `base_url`, or a key that cannot be sent as a header.
     """
 
     def __init__(
@@ -221,7 +315,7 @@ class GLMClient:
         *,
         base_url: str,
         api_key: str | None,
-        timeout: float | httpx.Timeout | None = 60.0,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
@@ -229,223 +323,315 @@ class GLMClient:
         jwt_auth: bool = False,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         """API base, without a trailing slash."""
-        self.url = self.base_url + "/chat/completions"
+        self.url = self.base_url + "/" + _CHAT
         """Full chat-completions endpoint URL."""
-        self._api_key = (api_key or "").strip()
-        self._timeout = _timeout_key(timeout)
+        key = check_api_key(api_key)
+        self._auth = GLMAuth(key, jwt=jwt_auth) if key else None
+        self._secrets = self._auth.secrets if self._auth else ()
+        self._jwt_auth = jwt_auth
+        self._timeout, self._budget = _timeouts(timeout)
         self._default_headers = dict(default_headers or {})
         self._http_client = http_client
         self._http_async_client = http_async_client
-        self._jwt_auth = jwt_auth
         self._policy = retry_policy or RetryPolicy(max_retries=max_retries)
 
     def __repr__(self) -> str:
         return f"GLMClient(url={self.url!r}, jwt_auth={self._jwt_auth})"
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | Literal[_Keep.KEEP] | None = _Keep.KEEP,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> GLMClient:
+        """A cheap copy for one call, sharing auth and connection pools.
+
+        Args:
+            timeout: Replaces the timeout (same meaning as in the constructor).
+            max_retries: Replaces the number of retries.
+            default_headers: Headers added to (and overriding) the default ones.
+
+        Returns:
+            The copy (this client is unchanged).
+        """
+        clone = copy.copy(self)
+        if timeout is not _Keep.KEEP:
+            clone._timeout, clone._budget = _timeouts(timeout)
+        if max_retries is not None:
+            clone._policy = dataclasses.replace(self._policy, max_retries=max_retries)
+        if default_headers:
+            clone._default_headers = {**self._default_headers, **default_headers}
+        return clone
+
     def sync_http_client(self) -> httpx.Client:
-        """Return the injected sync client, or the process-wide shared one for this timeout."""
-        return self._http_client or _shared_client(self._timeout, os.getpid())
+        """Return the injected sync client, or the process-wide shared pool."""
+        return self._http_client or _shared_client()
 
     def async_http_client(self) -> httpx.AsyncClient:
-        """Return the injected async client, or the shared one for the running event loop."""
-        return self._http_async_client or _shared_async_client(self._timeout)
+        """Return the injected async client, or the shared pool of the running event loop."""
+        return self._http_async_client or _shared_async_client()
 
-    def _request(
-        self,
-        client: httpx.Client | httpx.AsyncClient,
-        payload: dict[str, Any],
-        *,
-        stream: bool,
-        path: str = _CHAT,
-    ) -> httpx.Request:
-        """Build the POST; raises `GLMAuthenticationError` (before any I/O) without a key."""
-        if not self._api_key:
-            raise GLMAuthenticationError(_NO_KEY)
-        token = cached_jwt(self._api_key) if self._jwt_auth else self._api_key
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream" if stream else "application/json",
-            "User-Agent": f"langchain-glm/{__version__}",
-            **self._default_headers,
-            "Authorization": f"Bearer {token}",
-        }
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        timeout = _make_timeout(self._timeout)
-        return client.build_request(
-            "POST", f"{self.base_url}/{path}", headers=headers, content=body, timeout=timeout
-        )
-
-    def _delay_or_raise(self, error: GLMError, attempt: int) -> float:
-        """Ask the policy for the next delay; raise `error` when it says give up."""
-        delay = self._policy.next_delay(error, attempt)
-        if delay is None:
-            raise error.redact(self._api_key)
-        _LOG.debug("GLM request failed (%s); retry %d in %.3fs", error, attempt + 1, delay)
-        return delay
-
-    def _open(self, client: httpx.Client, request: httpx.Request) -> httpx.Response:
-        """Send until a 2xx status line arrives, retrying per policy; body not yet read."""
-        attempt = 0
-        while True:
-            try:
-                response = client.send(request, stream=True)
-                _LOG.debug("POST %s -> HTTP %d", request.url, response.status_code)
-                if response.is_success:
-                    return response
-                try:
-                    body = response.read()
-                finally:
-                    response.close()
-                error = error_from_response(response.status_code, body, response.headers)
-            except httpx.TransportError as exc:
-                error = error_from_transport(exc)
-            time.sleep(self._delay_or_raise(error, attempt))
-            attempt += 1
-
-    async def _aopen(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-        """Async twin of `_open`."""
-        attempt = 0
-        while True:
-            try:
-                response = await client.send(request, stream=True)
-                _LOG.debug("POST %s -> HTTP %d", request.url, response.status_code)
-                if response.is_success:
-                    return response
-                try:
-                    body = await response.aread()
-                finally:
-                    await response.aclose()
-                error = error_from_response(response.status_code, body, response.headers)
-            except httpx.TransportError as exc:
-                error = error_from_transport(exc)
-            await asyncio.sleep(self._delay_or_raise(error, attempt))
-            attempt += 1
-
-    def post(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
-        """Send a non-stream request (to `{base_url}/{path}`) and return the decoded JSON body."""
-        client = self.sync_http_client()
-        request = self._request(client, payload, stream=False, path=path)
-        response = self._open(client, request)
-        try:
-            body = response.read()
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
-        finally:
-            response.close()
-        return _parse_body(response, body)
-
-    async def apost(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
-        """Async twin of `post`."""
-        client = self.async_http_client()
-        request = self._request(client, payload, stream=False, path=path)
-        response = await self._aopen(client, request)
-        try:
-            body = await response.aread()
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
-        finally:
-            await response.aclose()
-        return _parse_body(response, body)
-
-    def stream(self, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Send a stream request and yield decoded chunk dicts until `[DONE]`; never re-sent."""
-        client = self.sync_http_client()
-        response = self._open(client, self._request(client, payload, stream=True))
-        reader = _FrameReader()
-        try:
-            with _stream_errors(response):
-                for sse in EventSource(response).iter_sse():
-                    if (frame := reader.read(sse)) is None:
-                        return
-                    yield frame
-        finally:
-            response.close()
-        reader.end()
-
-    async def astream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Async twin of `stream`."""
-        client = self.async_http_client()
-        response = await self._aopen(client, self._request(client, payload, stream=True))
-        reader = _FrameReader()
-        try:
-            with _stream_errors(response):
-                async for sse in EventSource(response).aiter_sse():
-                    if (frame := reader.read(sse)) is None:
-                        return
-                    yield frame
-        finally:
-            await response.aclose()
-        reader.end()
-
-    # -------------------------------------------------------------------- any method and path
-    # Added for the Batch API (files and batches, https://docs.bigmodel.cn/cn/guide/tools/batch):
-    # the same headers, retry loop and error mapping as chat requests, for any method and body.
-
-    def _build(
+    def build_request(
         self,
         client: httpx.Client | httpx.AsyncClient,
         method: str,
         path: str,
-        body: bytes | None,
-        content_type: str,
+        payload: Any = None,
+        *,
+        stream: bool = False,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Request:
-        """Build a request with `_request`'s headers (key check, auth, user agent, extras)."""
-        template = self._request(client, {}, stream=False, path=path)
-        headers = httpx.Headers(template.headers)
-        del headers["content-length"]
-        headers["content-type"] = content_type
+        """Build a request to `{base_url}/{path}` with a JSON `payload` or a raw `content`.
+
+        Raises:
+            GLMAuthenticationError: Without a key (before any I/O).
+        """
+        if self._auth is None:
+            raise GLMAuthenticationError(_NO_KEY)
+        headers = {
+            "Accept": "text/event-stream" if stream else "application/json",
+            "User-Agent": f"langchain-glm/{__version__}",
+            **self._default_headers,
+        }
+        if payload is not None:
+            content_type = "application/json"
+            content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        url = f"{self.base_url}/{path}"
         return client.build_request(
-            method,
-            template.url,
-            headers=headers,
-            content=body,
-            timeout=template.extensions["timeout"],
+            method, url, headers=headers, content=content, timeout=self._timeout
         )
+
+    def _failed(self, plan: Plan, error: GLMError) -> Step:
+        """Hand a failure to the plan; raise it when the plan gives up, else return the step."""
+        step = plan.send(error.redact(self._secrets))
+        if isinstance(step, GiveUp):
+            raise error
+        _LOG.debug("GLM request failed (%s); retrying", error)
+        return step
+
+    def _retry(self, attempt: Callable[[], _T]) -> _T:
+        """Sync driver of the retry plan: send, sleep or give up as the plan says."""
+        plan = self._policy.plan()
+        step = next(plan)
+        while True:
+            if isinstance(step, Sleep):
+                _LOG.debug("GLM retry in %.3fs", step.seconds)
+                self._policy.sleep(step.seconds)
+                step = next(plan)
+                continue
+            try:
+                result = attempt()
+            except GLMError as error:
+                step = self._failed(plan, error)
+            else:
+                plan.close()
+                return result
+
+    async def _aretry(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """Async twin of `_retry`."""
+        plan = self._policy.plan()
+        step = next(plan)
+        while True:
+            if isinstance(step, Sleep):
+                _LOG.debug("GLM retry in %.3fs", step.seconds)
+                await self._policy.asleep(step.seconds)
+                step = next(plan)
+                continue
+            try:
+                result = await attempt()
+            except GLMError as error:
+                step = self._failed(plan, error)
+            else:
+                plan.close()
+                return result
+
+    def _send(
+        self, client: httpx.Client, request: httpx.Request, deadline: Deadline
+    ) -> httpx.Response:
+        """Send once; return a 2xx response (body unread) or raise the mapped error."""
+        response = client.send(request, stream=True, auth=self._auth)
+        _LOG.debug("%s %s -> HTTP %d", request.method, request.url, response.status_code)
+        if response.is_success:
+            return response
+        try:
+            body = _read(response, ERROR_BODY_CAP, deadline)
+        finally:
+            response.close()
+        raise _status_error(response, body)
+
+    async def _asend(
+        self, client: httpx.AsyncClient, request: httpx.Request, deadline: Deadline
+    ) -> httpx.Response:
+        """Async twin of `_send`."""
+        response = await client.send(request, stream=True, auth=self._auth)
+        _LOG.debug("%s %s -> HTTP %d", request.method, request.url, response.status_code)
+        if response.is_success:
+            return response
+        try:
+            body = await _aread(response, ERROR_BODY_CAP, deadline)
+        finally:
+            await response.aclose()
+        raise _status_error(response, body)
+
+    def _exchange(self, client: httpx.Client, request: httpx.Request, check: Check | None) -> Any:
+        """One non-stream attempt: send, read the whole (capped) reply in time, decode, check."""
+        deadline = Deadline(self._budget, "complete reply")
+        with _failures(self._secrets):
+            response = self._send(client, request, deadline)
+            try:
+                body = _read(response, FILE_CAP if check is None else BODY_CAP, deadline)
+            finally:
+                response.close()
+            return _reply(response, body, check)
+
+    async def _aexchange(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        check: Check | None,
+    ) -> Any:
+        """Async twin of `_exchange`."""
+        deadline = Deadline(self._budget, "complete reply")
+        with _failures(self._secrets):
+            response = await self._asend(client, request, deadline)
+            try:
+                body = await _aread(response, FILE_CAP if check is None else BODY_CAP, deadline)
+            finally:
+                await response.aclose()
+            return _reply(response, body, check)
 
     def request(
         self,
         method: str,
         path: str,
+        payload: Any = None,
         *,
-        body: bytes | None = None,
-        content_type: str = "application/json",
-    ) -> bytes:
-        """Send `method {base_url}/{path}` with retries and return the raw 2xx body.
+        content: bytes | None = None,
+        content_type: str | None = None,
+        check: Check | None = dict,
+    ) -> Any:
+        """Send a non-stream request to `{base_url}/{path}` with retries; return the JSON object.
 
         Args:
             method: HTTP method.
-            path: Path below the base URL, e.g. `"files"` or `"batches/batch_1"`.
-            body: Request body, if any.
-            content_type: Its content type.
-
-        Returns:
-            The response body.
+            path: Path under `base_url`, e.g. "tokenizer" or "files".
+            payload: JSON body, or None for none.
+            content: A raw body instead (e.g. a multipart upload), sent when `payload` is None.
+            content_type: The raw body's content type.
+            check: Validates (and may transform) the decoded object; raises a `GLMError`.
+                None returns the raw reply bytes instead (a file download).
         """
-        client = self.sync_http_client()
-        response = self._open(client, self._build(client, method, path, body, content_type))
-        try:
-            return response.read()
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
-        finally:
-            response.close()
+        with _failures(self._secrets):
+            client = self.sync_http_client()
+            request = self.build_request(
+                client, method, path, payload, content=content, content_type=content_type
+            )
+            return self._retry(lambda: self._exchange(client, request, check))
 
     async def arequest(
         self,
         method: str,
         path: str,
+        payload: Any = None,
         *,
-        body: bytes | None = None,
-        content_type: str = "application/json",
-    ) -> bytes:
+        content: bytes | None = None,
+        content_type: str | None = None,
+        check: Check | None = dict,
+    ) -> Any:
         """Async twin of `request`."""
-        client = self.async_http_client()
-        response = await self._aopen(client, self._build(client, method, path, body, content_type))
-        try:
-            return await response.aread()
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
-        finally:
-            await response.aclose()
+        with _failures(self._secrets):
+            client = self.async_http_client()
+            request = self.build_request(
+                client, method, path, payload, content=content, content_type=content_type
+            )
+            return await self._aretry(lambda: self._aexchange(client, request, check))
+
+    def post(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
+        """POST a non-stream request; a chat reply must hold a choice that did not fail."""
+        result: dict[str, Any] = self.request("POST", path, payload, check=_check_for(path))
+        return result
+
+    async def apost(self, payload: dict[str, Any], *, path: str = _CHAT) -> dict[str, Any]:
+        """Async twin of `post`."""
+        result: dict[str, Any] = await self.arequest("POST", path, payload, check=_check_for(path))
+        return result
+
+    def _open_stream(self, client: httpx.Client, request: httpx.Request) -> _Opened:
+        """One stream attempt, up to its first frame (so an early failure can be retried)."""
+        deadline = Deadline(self._budget, "stream event")
+        with _failures(self._secrets):
+            response = self._send(client, request, deadline)
+            try:
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    raise _not_sse(response, _read(response, ERROR_BODY_CAP, deadline))
+                chunks, reader = response.iter_bytes(), SSEReader(deadline)
+                frame = _first(_next_frame(chunks, reader))
+            except BaseException:
+                response.close()
+                raise
+            return response, chunks, reader, frame
+
+    async def _aopen_stream(self, client: httpx.AsyncClient, request: httpx.Request) -> _AOpened:
+        """Async twin of `_open_stream`."""
+        deadline = Deadline(self._budget, "stream event")
+        with _failures(self._secrets):
+            response = await self._asend(client, request, deadline)
+            try:
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    raise _not_sse(response, await _aread(response, ERROR_BODY_CAP, deadline))
+                chunks, reader = response.aiter_bytes(), SSEReader(deadline)
+                frame = _first(await _anext_frame(chunks, reader))
+            except BaseException:
+                await response.aclose()
+                raise
+            return response, chunks, reader, frame
+
+    def stream(self, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Stream a chat completion, yielding decoded frames until `[DONE]`.
+
+        Failures before the first frame are retried per policy; after it nothing is re-sent,
+        and an error (mapped, redacted) is raised after the frames already yielded. A stream
+        that ends normally is read to its end, so its connection is reused.
+        """
+        with _failures(self._secrets):
+            client = self.sync_http_client()
+            request = self.build_request(client, "POST", _CHAT, payload, stream=True)
+            frame: dict[str, Any] | None
+            response, chunks, reader, frame = self._retry(
+                lambda: self._open_stream(client, request)
+            )
+            try:
+                while frame is not None:
+                    yield frame
+                    frame = _next_frame(chunks, reader)
+                _drain(chunks, reader)
+            finally:
+                response.close()
+
+    async def astream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Async twin of `stream`."""
+        with _failures(self._secrets):
+            client = self.async_http_client()
+            request = self.build_request(client, "POST", _CHAT, payload, stream=True)
+            frame: dict[str, Any] | None
+            response, chunks, reader, frame = await self._aretry(
+                lambda: self._aopen_stream(client, request)
+            )
+            try:
+                while frame is not None:
+                    yield frame
+                    frame = await _anext_frame(chunks, reader)
+                await _adrain(chunks, reader)
+            finally:
+                await response.aclose()
+
+
+def _check_for(path: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The reply check of an endpoint: chat replies need a choice; others pass as given."""
+    return chat_reply if path == _CHAT else dict

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -25,7 +27,9 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from langchain_glm._retry import parse_retry_after
+MIN_SECRET = 8
+"""Secrets shorter than this are not redacted: replacing every "t" of a message would garble
+it ("mus*** be be***ween"), and a key that short is no real key."""
 
 
 class GLMError(ModelError):
@@ -37,6 +41,10 @@ class GLMError(ModelError):
         code: GLM business code as a string (e.g. "1302"), or None.
         request_id: Request id reported by the server, or None.
         retry_after: Seconds the server asked to wait (from headers), or None.
+        is_retryable: Whether re-sending may succeed and is safe. Defaults to the class's
+            (from `langchain_core`); False for failures after the request was fully sent,
+            such as read timeouts and dropped connections, because GLM may be generating
+            (and billing) the answer.
     """
 
     def __init__(
@@ -47,6 +55,7 @@ class GLMError(ModelError):
         code: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -54,19 +63,21 @@ class GLMError(ModelError):
         self.code = code
         self.request_id = request_id
         self.retry_after = retry_after
+        if retryable is not None:
+            self.is_retryable = retryable
 
-    def redact(self, secret: str) -> GLMError:
-        """Remove a secret (the API key) that a server echoed into the message.
+    def redact(self, secrets: Iterable[str]) -> GLMError:
+        """Remove secrets (the API key) that a server echoed into the message.
 
         Args:
-            secret: The text to hide.
+            secrets: The texts to hide; those shorter than `MIN_SECRET` are left alone.
 
         Returns:
             This error, with every occurrence replaced by `***`.
         """
-        if secret and secret in self.message:
-            self.message = self.message.replace(secret, "***")
-            self.args = (self.message,)
+        self.message = redact(self.message, secrets)
+        self.request_id = None if self.request_id is None else redact(self.request_id, secrets)
+        self.args = (self.message,)
         return self
 
     def __str__(self) -> str:
@@ -119,7 +130,24 @@ class GLMConnectionError(GLMError, ModelConnectionError):
 
 
 class GLMTimeoutError(GLMError, ModelTimeoutError):
-    """The request timed out (httpx timeouts, HTTP 408)."""
+    """The request timed out (httpx timeouts, HTTP 408, the reply's time budget)."""
+
+
+MALFORMED = "GLM sent a malformed response"
+"""Start of the message of every error about a response we could not read."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace each secret of `MIN_SECRET` or more characters in `text` by `***`."""
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def malformed(detail: str, *, status: int | None = None) -> GLMAPIError:
+    """The error for a response we cannot read (never retried: GLM may have billed it)."""
+    return GLMAPIError(f"{MALFORMED}: {detail}", status_code=status, retryable=False)
 
 
 _CODES: dict[type[GLMError], str] = {
@@ -156,6 +184,7 @@ def _class_for(status: int | None, code: str | None) -> type[GLMError]:
 
 def excerpt(text: str | bytes, limit: int = 200) -> str:
     """Shorten a body for an error message: drop HTML tags, collapse whitespace, truncate."""
+    text = text[:65536]  # enough for any excerpt; never scan a whole multi-MB page
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())
@@ -189,18 +218,66 @@ def error_from_payload(
     )
 
 
-def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) -> GLMError:
+def parse_retry_after(
+    headers: Mapping[str, str], now: Callable[[], float] = time.time
+) -> float | None:
+    """Read the server's requested wait from `retry-after-ms` or `retry-after` headers.
+
+    Args:
+        headers: Response headers (any case).
+        now: Clock in epoch seconds, used for the HTTP-date form; injectable for tests.
+
+    Returns:
+        Seconds to wait (never negative), or None if absent or unparseable.
+    """
+    lowered = {key.lower(): value for key, value in headers.items()}
+    if (millis := _number(lowered.get("retry-after-ms"))) is not None:
+        return millis / 1000
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    if (seconds := _number(value)) is not None:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def _number(value: str | None) -> float | None:
+    """Parse a non-negative finite number, or return None."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 <= number < float("inf") else None
+
+
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, cut: bool = False
+) -> GLMError:
     """Build the error for an HTTP error response.
 
     Args:
         status: HTTP status code.
         body: The raw response body (JSON error object, HTML page, or anything else).
-        headers: Response headers, read for `Retry-After`.
+        headers: Response headers, read for `Retry-After` and a redirect's `Location`.
+        cut: The body was longer than the client reads of an error body; `body` is its start.
 
     Returns:
         The mapped error; a non-JSON body is classed by status with a short excerpt as message.
+        A 3xx is never retried: GLM does not redirect, so it means a wrong `base_url` or a
+        proxy in the way.
     """
+    if 300 <= status < 400:
+        where = headers.get("location") or headers.get("Location") or "no Location header"
+        msg = f"unexpected redirect to {where}: check base_url (or a proxy in the way)"
+        return GLMAPIError(msg, status_code=status, retryable=False)
     retry_after = parse_retry_after(headers)
+    if cut:
+        message = f"error body over {len(body) // 1048576} MiB, not read further: {excerpt(body)}"
+        return _class_for(status, None)(message, status_code=status, retry_after=retry_after)
     try:
         payload = json.loads(body)
     except ValueError:
@@ -211,8 +288,16 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) ->
     return _class_for(status, None)(message, status_code=status, retry_after=retry_after)
 
 
+_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport failures that happen before the request reaches GLM: safe to re-send. Any other
+(read timeout, reset, the server closing mid-reply) may come after GLM started generating."""
+
+
 def error_from_transport(exc: httpx.TransportError) -> GLMError:
     """Map an httpx transport failure: timeouts to `GLMTimeoutError`, the rest to connection.
+
+    Only connect errors, connect timeouts and pool timeouts are retryable (see
+    `_BEFORE_SENDING`); a read timeout or a dropped connection is not, so it is never re-sent.
 
     Args:
         exc: The httpx error; it becomes the returned error's `__cause__`.
@@ -221,6 +306,7 @@ def error_from_transport(exc: httpx.TransportError) -> GLMError:
         The mapped error (not raised).
     """
     cls = GLMTimeoutError if isinstance(exc, httpx.TimeoutException) else GLMConnectionError
-    error = cls(f"{type(exc).__name__}: {exc}".rstrip(": "))
+    retryable = isinstance(exc, _BEFORE_SENDING)
+    error = cls(f"{type(exc).__name__}: {exc}".rstrip(": "), retryable=retryable)
     error.__cause__ = exc
     return error

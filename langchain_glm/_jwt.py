@@ -1,7 +1,9 @@
-"""Opt-in JWT signing for "<id>.<secret>" API keys (Zhipu's legacy auth, glm-api.md §2.2).
+"""Opt-in JWT signing for "<id>.<secret>" API keys (Zhipu's legacy auth).
 
 Uses only the standard library. The claims are non-standard: `timestamp` and `exp` are in
-milliseconds, and the header carries `sign_type: SIGN`.
+milliseconds, and the header carries `sign_type: SIGN`. A fresh token is signed for every
+attempt (see `langchain_glm._auth.GLMAuth`), so a retry never sends an expired one and no key
+is kept in a module-level cache. Scheme: https://open.bigmodel.cn/dev/api/http-call/http-auth
 """
 
 from __future__ import annotations
@@ -10,21 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-import time
-from collections.abc import Callable
 
 from langchain_glm._errors import GLMAuthenticationError
 
 TOKEN_TTL = 210.0
 """Seconds a signed token stays valid (its `exp` claim)."""
 
-CACHE_TTL = 180.0
-"""Seconds a signed token is reused before a fresh one is signed."""
-
 _HEADER = {"alg": "HS256", "sign_type": "SIGN"}
-_cache: dict[str, tuple[float, str]] = {}
-_lock = threading.Lock()
 
 
 def _b64(data: bytes) -> str:
@@ -60,22 +54,3 @@ def sign_jwt(api_key: str, now: float) -> str:
     signing_input = f"{_segment(dict(_HEADER))}.{_segment(claims)}"
     signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
-
-
-def cached_jwt(api_key: str, now: Callable[[], float] = time.time) -> str:
-    """Return a token for `api_key`, re-signing once the cached one is `CACHE_TTL` old.
-
-    Args:
-        api_key: The GLM API key.
-        now: Clock in epoch seconds; injectable for tests.
-
-    Returns:
-        The compact JWT.
-    """
-    current = now()
-    with _lock:
-        signed_at, token = _cache.get(api_key, (float("-inf"), ""))
-        if current - signed_at >= CACHE_TTL:
-            token = sign_jwt(api_key, current)
-            _cache[api_key] = (current, token)
-        return token

@@ -340,7 +340,11 @@ def _run(client: GLMClient, flow: _Flow[_T]) -> _T:
                 time.sleep(step.seconds)
             else:
                 reply = client.request(
-                    step.method, step.path, body=step.body, content_type=step.content_type
+                    step.method,
+                    step.path,
+                    content=step.body,
+                    content_type=step.content_type,
+                    check=None,
                 )
         except GLMError as exc:
             error = exc
@@ -361,7 +365,11 @@ async def _arun(client: GLMClient, flow: _Flow[_T]) -> _T:
                 await asyncio.sleep(step.seconds)
             else:
                 reply = await client.arequest(
-                    step.method, step.path, body=step.body, content_type=step.content_type
+                    step.method,
+                    step.path,
+                    content=step.body,
+                    content_type=step.content_type,
+                    check=None,
                 )
         except GLMError as exc:
             error = exc

@@ -32,7 +32,8 @@ from pydantic import (
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _request, _response, _structured
-from langchain_glm._client import TOKENIZER, GLMClient
+from langchain_glm._auth import check_api_key, check_base_url
+from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
 from langchain_glm._version import __version__
@@ -150,7 +151,10 @@ class ChatGLM(BaseChatModel):
     `notebooks/quickstart.ipynb`.
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a validation error must never echo the input, which holds the key.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     model_name: str = Field(default="glm-4.6", alias="model")
     """GLM model id, e.g. `"glm-4.6"`, `"glm-5.3"`, `"glm-5.3-flash"` (alias `model`).
@@ -162,7 +166,9 @@ class ChatGLM(BaseChatModel):
         default_factory=secret_from_env(["ZAI_API_KEY", "ZHIPUAI_API_KEY"], default=None)
     )
     """API key, from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`. Not needed to construct
-    the model; a call without one raises `GLMAuthenticationError` before sending."""
+    the model; a call without one raises `GLMAuthenticationError` before sending. A key
+    holding a control character (e.g. a pasted CR/LF), a space or non-ASCII text is a
+    `ValueError` at construction. It never appears in a repr, log, error or `dumpd`."""
 
     base_url: str = Field(
         default_factory=from_env(["ZAI_BASE_URL", "ZHIPUAI_BASE_URL"], default=DEFAULT_BASE_URL)
@@ -171,7 +177,8 @@ class ChatGLM(BaseChatModel):
     `ZHIPUAI_BASE_URL`, else `https://open.bigmodel.cn/api/paas/v4`. Others:
     `https://api.z.ai/api/paas/v4` (international), the GLM Coding Plan bases
     `https://api.z.ai/api/coding/paas/v4` and `https://open.bigmodel.cn/api/coding/paas/v4`,
-    and self-hosted vLLM / SGLang servers (`http://host:8000/v1`)."""
+    and self-hosted vLLM / SGLang servers (`http://host:8000/v1`). Must be an absolute
+    http(s) URL (else `ValueError` at construction)."""
 
     thinking: bool | dict[str, Any] | None = None
     """Enable (`True`) or disable (`False`) GLM's thinking, or GLM's own object
@@ -221,13 +228,22 @@ class ChatGLM(BaseChatModel):
     that carry tools, to models that stream tool calls (glm-4.6, glm-4.7, glm-5 to
     glm-5.3; not the vision models)."""
 
-    timeout: float | httpx.Timeout | None = Field(default=60.0, alias="request_timeout")
-    """Request timeout in seconds, or an `httpx.Timeout`; `None` waits forever."""
+    timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
+    """Time budget of each attempt, in seconds (default 600, for long thinking answers).
+    Connecting may take `min(timeout, 10)` s. Then `invoke` must receive the whole reply
+    within `timeout`, and `stream` the status line and each next event within `timeout`
+    (`: ping` comments and keep-alive bytes do not count). An `httpx.Timeout` sets connect,
+    write and pool as given, and its `read` is that budget. `None` waits forever. Running
+    out raises `GLMTimeoutError`, which is never re-sent (GLM may still be generating)."""
 
     max_retries: int = Field(default=2, ge=0)
-    """Retries of retryable failures (rate limits, 5xx, connection errors) while opening
-    a request. Billing and quota errors are never retried; a stream is never resent
-    once its first chunk has been handed out."""
+    """Retries of failures that happened before GLM could answer: connect errors, pool
+    timeouts, 429 rate limits, 5xx, and GLM's own failed inference
+    (`finish_reason: "network_error"`, a reply without a choice, an error frame or empty
+    stream before any chunk). Quota errors (1113), read timeouts and connections dropped
+    after the request was sent are never re-sent; a stream is never re-sent once its first
+    chunk has been handed out. Waits honour `Retry-After` (plus up to 25% jitter); when the
+    server asks for more than 60 s the error is raised at once with `retry_after` set."""
 
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
@@ -237,15 +253,18 @@ class ChatGLM(BaseChatModel):
     or `chat_template_kwargs` for self-hosted vLLM). Also per call: `model_kwargs={...}`."""
 
     jwt_auth: bool = False
-    """Sign requests with a short-lived JWT made from an `id.secret` key instead of
-    sending the key itself (legacy BigModel scheme)."""
+    """Sign each attempt with a fresh short-lived JWT made from an `id.secret` key instead
+    of sending the key itself (legacy BigModel scheme)."""
 
     http_client: httpx.Client | None = Field(default=None, exclude=True)
-    """An `httpx.Client` to use as given (proxies, custom transports). By default a
-    connection pool shared per process and configuration is used."""
+    """An `httpx.Client` to use as given (proxies, custom transports); the auth and the
+    per-request `timeout` still apply. By default one pool is shared per process."""
 
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
-    """An `httpx.AsyncClient` to use as given, for the async methods."""
+    """An `httpx.AsyncClient` to use as given, for the async methods. By default one pool
+    is shared per event loop, and closed with it."""
+
+    _glm: tuple[tuple[Any, ...], GLMClient] | None = PrivateAttr(default=None)
 
     use_batch_api: bool = False
     """Run `batch` / `abatch` through GLM's Batch API: half the price, no concurrency
@@ -320,6 +339,21 @@ class ChatGLM(BaseChatModel):
         """
         self._add_version("langchain-glm", __version__)
         return self
+
+    @field_validator("api_key")
+    @classmethod
+    def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """Reject a key that cannot be sent as a header (without showing it)."""
+        if value is not None:
+            check_api_key(value.get_secret_value())
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        """Reject a `base_url` that is not an absolute http(s) URL."""
+        check_base_url(value)
+        return value
 
     # ------------------------------------------------------------------ identity
 
@@ -439,20 +473,36 @@ class ChatGLM(BaseChatModel):
             warnings.warn(adaptation.message, _request.GLMCompatibilityWarning, stacklevel=3)
 
     def _client(self, overrides: Mapping[str, Any]) -> GLMClient:
-        """The HTTP client for this call (cheap: connection pools are shared)."""
-        settings = {name: getattr(self, name) for name in _CLIENT_FIELDS}
-        settings.update(overrides)
-        key = settings["api_key"]
-        return GLMClient(
-            base_url=settings["base_url"],
-            api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
-            timeout=settings["timeout"],
-            max_retries=settings["max_retries"],
-            default_headers=settings["default_headers"],
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            jwt_auth=settings["jwt_auth"],
-        )
+        """The client for this call: this model's one `GLMClient`, with per-call options.
+
+        Built once per model configuration (pools are shared per process and event loop);
+        per-call `timeout`, `max_retries` and `default_headers` make a cheap view of it.
+
+        Raises:
+            ValueError: For a per-call `api_key`, `base_url` or `jwt_auth`, which are settings
+                of the model (set them on `ChatGLM`).
+        """
+        fixed = sorted(set(overrides) - {"timeout", "max_retries", "default_headers"})
+        if fixed:
+            msg = f"{fixed} cannot be set per call; set them on ChatGLM"
+            raise ValueError(msg)
+        key = self.api_key.get_secret_value() if self.api_key else None
+        config: tuple[Any, ...] = (key, self.base_url, self.timeout, self.max_retries)
+        config += (self.jwt_auth,)
+        config += (str(self.default_headers), self.http_client, self.http_async_client)
+        if self._glm is None or self._glm[0] != config:
+            client = GLMClient(
+                base_url=self.base_url,
+                api_key=key,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                default_headers=self.default_headers,
+                http_client=self.http_client,
+                http_async_client=self.http_async_client,
+                jwt_auth=self.jwt_auth,
+            )
+            self._glm = (config, client)
+        return self._glm[1].with_options(**overrides) if overrides else self._glm[1]
 
     def _generate(
         self,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import gzip
 import hashlib
 import hmac
 import json
@@ -14,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_glm._client import GLMClient, decode_frame
+from langchain_glm import ChatGLM
+from langchain_glm._client import ERROR_BODY_CAP, GLMClient
+from langchain_glm._decode import LINE_CAP
 from langchain_glm._errors import (
     GLMAPIError,
     GLMAuthenticationError,
@@ -24,7 +28,7 @@ from langchain_glm._errors import (
     GLMRateLimitError,
     GLMTimeoutError,
 )
-from langchain_glm._retry import RetryPolicy
+from langchain_glm._retry import Plan, RetryPolicy, Send, Sleep, Step
 from langchain_glm._version import __version__
 
 API_KEY = "sk-unit-test.very-secret-value"
@@ -209,7 +213,15 @@ def test_rate_limit_then_success_honours_retry_after(
     with caplog.at_level(logging.DEBUG, logger="langchain_glm"):
         assert h.post() == REPLY
     assert len(h.requests) == 2
-    assert "retry 1 in 0.010s" in caplog.text
+    assert "retry in 0.01" in caplog.text  # 0.010 s plus up to 25% jitter
+
+
+def test_retry_after_beyond_the_cap_is_raised_at_once(make: Callable[..., Harness]) -> None:
+    h = make(replies(error_response(429, "1302", **{"Retry-After": "3600"})))
+    with pytest.raises(GLMRateLimitError) as info:
+        h.post()
+    assert info.value.retry_after == 3600.0
+    assert len(h.requests) == 1
 
 
 def test_quota_429_is_not_retried(make: Callable[..., Harness]) -> None:
@@ -233,12 +245,31 @@ def test_connect_error_then_success(make: Callable[..., Harness]) -> None:
     assert len(h.requests) == 2
 
 
-def test_timeout_exhausts_retries(make: Callable[..., Harness]) -> None:
-    h = make(replies(httpx.ReadTimeout("timed out")))
+@pytest.mark.parametrize(
+    "exc",
+    [httpx.ReadTimeout("timed out"), httpx.ReadError("reset"), httpx.RemoteProtocolError("eof")],
+)
+def test_failures_after_sending_are_never_resent(
+    make: Callable[..., Harness], exc: httpx.TransportError
+) -> None:
+    # GLM may be generating (and billing) the answer: never send the request again.
+    h = make(replies(exc, httpx.Response(200, json=REPLY)))
+    with pytest.raises(GLMError) as info:
+        h.post()
+    assert len(h.requests) == 1
+    assert not info.value.is_retryable
+    assert info.value.__cause__ is exc
+
+
+@pytest.mark.parametrize("exc", [httpx.ConnectTimeout("slow syn"), httpx.PoolTimeout("busy")])
+def test_connect_and_pool_timeouts_exhaust_retries(
+    make: Callable[..., Harness], exc: httpx.TransportError
+) -> None:
+    h = make(replies(exc))
     with pytest.raises(GLMTimeoutError) as info:
         h.post()
     assert len(h.requests) == 3  # first attempt + FAST.max_retries
-    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert isinstance(info.value.__cause__, type(exc))
 
 
 def test_max_retries_zero_sends_once(make: Callable[..., Harness]) -> None:
@@ -254,7 +285,7 @@ def test_max_retries_zero_sends_once(make: Callable[..., Harness]) -> None:
 
 def test_non_json_success_body(make: Callable[..., Harness]) -> None:
     h = make(replies(httpx.Response(200, text="<html>maintenance</html>")))
-    with pytest.raises(GLMAPIError, match="not a JSON object: maintenance"):
+    with pytest.raises(GLMAPIError, match=r"malformed response: .*not a JSON object: maintenance"):
         h.post()
     assert len(h.requests) == 1
 
@@ -323,7 +354,10 @@ def test_malformed_frame(make: Callable[..., Harness]) -> None:
     frames, error = h.stream()
     assert frames == FRAMES[:1]
     assert isinstance(error, GLMAPIError)
-    assert str(error).startswith('GLM error: malformed stream frame: {"id":"s1"')
+    assert str(error).startswith(
+        'GLM error: GLM sent a malformed response: stream frame is not a JSON object: {"id":"s1"'
+    )
+    assert not error.is_retryable
     assert len(h.requests) == 1
 
 
@@ -421,12 +455,12 @@ def test_secret_never_in_errors_logs_or_repr(
     assert not any("very-secret" in text for text in texts)
 
 
-def test_shared_pool_per_config() -> None:
-    one = GLMClient(base_url=BASE_URL, api_key=API_KEY, timeout=33.0)
-    two = GLMClient(base_url="https://other.test", api_key="other", timeout=33.0)
-    other = GLMClient(base_url=BASE_URL, api_key=API_KEY, timeout=34.0)
-    assert one.sync_http_client() is two.sync_http_client()
-    assert one.sync_http_client() is not other.sync_http_client()
+def test_one_shared_pool_whatever_the_timeout() -> None:
+    clients = [GLMClient(base_url=BASE_URL, api_key=API_KEY, timeout=t / 7) for t in range(1, 500)]
+    clients.append(GLMClient(base_url="https://other.test", api_key="other-key-1234"))
+    pools = {id(client.sync_http_client()) for client in clients}
+    views = {id(clients[0].with_options(timeout=t).sync_http_client()) for t in range(500)}
+    assert len(pools | views) == 1
 
 
 def test_shared_async_pool_per_event_loop() -> None:
@@ -442,19 +476,382 @@ def test_shared_async_pool_per_event_loop() -> None:
     assert second_a is not first_a
 
 
+# ---------------------------------------------------------------- the retry plan is obeyed
+
+
+class Replay(RetryPolicy):
+    """A policy whose plan replays recorded steps (whatever the outcomes)."""
+
+    def __init__(self, steps: list[Step], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        object.__setattr__(self, "steps", steps)
+
+    def plan(self) -> Plan:
+        # Not `yield from` a list: the drivers `send()` outcomes into the plan.
+        for step in self.steps:  # type: ignore[attr-defined]  # noqa: UP028
+            yield step
+
+
+class Waits:
+    """Records the waits the drivers make, instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def policy_output(policy: RetryPolicy, errors: list[GLMError]) -> list[Step]:
+    """What the pure plan says for these failures then a success."""
+    plan, steps = policy.plan(), []
+    step: Step = next(plan)
+    outcomes = iter([*errors, None])
+    with contextlib.suppress(StopIteration):
+        while True:
+            steps.append(step)
+            step = next(plan) if isinstance(step, Sleep) else plan.send(next(outcomes))
+    return steps
+
+
+def assert_waits(h: Harness, waits: Waits, expected: list[Step]) -> None:
+    assert h.post() == REPLY
+    assert waits.slept == [step.seconds for step in expected if isinstance(step, Sleep)]
+    assert len(h.requests) == sum(isinstance(step, Send) for step in expected)
+
+
+def test_drivers_wait_exactly_what_the_plan_says(make: Callable[..., Harness]) -> None:
+    waits = Waits()
+    policy = RetryPolicy(rand=lambda: 0.5, sleep=waits.sleep, asleep=waits.asleep)
+    failures = [error_response(429, "1302", **{"Retry-After": "2"}), error_response(503, "500")]
+    errors = [GLMRateLimitError("busy", retry_after=2.0), GLMAPIError("down")]
+    expected = policy_output(policy, errors)
+    assert expected == [Send(0), Sleep(2.25), Send(1), Sleep(0.875), Send(2)]
+    assert_waits(
+        make(replies(*failures, httpx.Response(200, json=REPLY)), retry_policy=policy),
+        waits,
+        expected,
+    )
+    # The same check fails when the sleep is deleted from a copy of the plan's output: the
+    # drivers then do not wait, so the wait itself is what this test asserts.
+    mutated = [step for step in expected if not isinstance(step, Sleep) or step.seconds != 2.25]
+    waits_m = Waits()
+    replay = Replay(mutated, sleep=waits_m.sleep, asleep=waits_m.asleep)
+    h = make(replies(*failures, httpx.Response(200, json=REPLY)), retry_policy=replay)
+    with pytest.raises(AssertionError):
+        assert_waits(h, waits_m, expected)
+    assert waits_m.slept == [0.875]
+
+
+# ---------------------------------------------------------------- broken answers
+
+
 @pytest.mark.parametrize(
-    ("event", "data_", "expected"),
+    "body",
     [
-        ("message", "[DONE]", None),
-        ("message", ' {"a": 1}', {"a": 1}),
-        ("message", '{"error": null, "a": 1}', {"error": None, "a": 1}),
+        {},
+        {"id": "r1"},
+        {"id": "r1", "choices": []},
+        {"choices": [{"finish_reason": "network_error", "message": {}}]},
     ],
+    ids=["empty", "no-choices", "choices-empty", "network_error"],
 )
-def test_decode_frame(event: str, data_: str, expected: dict[str, Any] | None) -> None:
-    assert decode_frame(event, data_) == expected
+def test_broken_non_stream_answers_are_retried_then_raised(
+    make: Callable[..., Harness], body: dict[str, Any]
+) -> None:
+    h = make(replies(httpx.Response(200, json=body), httpx.Response(200, json=REPLY)))
+    assert h.post() == REPLY
+    assert len(h.requests) == 2
+    h = make(replies(httpx.Response(200, json=body)))
+    with pytest.raises(GLMAPIError) as info:
+        h.post()
+    assert info.value.is_retryable
+    assert len(h.requests) == 3
 
 
-@pytest.mark.parametrize("data_", ["[1, 2]", "not json", ""])
-def test_decode_frame_rejects_non_objects(data_: str) -> None:
-    with pytest.raises(GLMAPIError, match="malformed stream frame"):
-        decode_frame("message", data_)
+def test_other_endpoints_are_not_checked_for_choices(make: Callable[..., Harness]) -> None:
+    h = make(replies(httpx.Response(200, json={"usage": {"prompt_tokens": 3}})))
+    client = h.client
+    if h.mode == "sync":
+        assert client.post({"x": 1}, path="tokenizer") == {"usage": {"prompt_tokens": 3}}
+    else:
+        assert asyncio.run(client.apost({"x": 1}, path="tokenizer")) == {
+            "usage": {"prompt_tokens": 3}
+        }
+
+
+NETWORK_ERROR = {
+    "id": "s1",
+    "choices": [{"index": 0, "delta": {}, "finish_reason": "network_error"}],
+}
+
+
+def test_stream_of_only_done_is_retried_then_an_api_error(make: Callable[..., Harness]) -> None:
+    h = make(replies(stream_response(sse("data: [DONE]"))))
+    frames, error = h.stream()
+    assert frames == []
+    assert isinstance(error, GLMAPIError)
+    assert "empty stream" in str(error)
+    assert len(h.requests) == 3
+
+
+@pytest.mark.parametrize(
+    "early",
+    [
+        data({"error": {"code": "1302", "message": "busy"}}),
+        data(NETWORK_ERROR),
+        "data: [DONE]",
+    ],
+    ids=["error-frame", "network_error", "done-only"],
+)
+def test_stream_failure_before_any_frame_is_retried(
+    make: Callable[..., Harness], early: str
+) -> None:
+    h = make(replies(stream_response(sse(": ping", early)), stream_response(STREAM)))
+    frames, error = h.stream()
+    assert error is None
+    assert frames == FRAMES
+    assert len(h.requests) == 2
+
+
+def test_network_error_after_frames_raises_a_retryable_error_and_keeps_them(
+    make: Callable[..., Harness],
+) -> None:
+    h = make(replies(stream_response(sse(data(FRAMES[0]), data(NETWORK_ERROR), "data: [DONE]"))))
+    frames, error = h.stream()
+    assert frames == FRAMES[:1]
+    assert isinstance(error, GLMAPIError)
+    assert error.is_retryable
+    assert "network_error" in str(error)
+    assert len(h.requests) == 1
+
+
+# ---------------------------------------------------------------- malformed bodies
+
+
+def test_corrupt_gzip_body_is_a_malformed_response(make: Callable[..., Harness]) -> None:
+    corrupt = gzip.compress(json.dumps(REPLY).encode())[:12] + b"garbage!" * 8
+    gz = {"content-encoding": "gzip"}
+    h = make(replies(httpx.Response(200, stream=httpx.ByteStream(corrupt), headers=gz)))
+    with pytest.raises(GLMAPIError, match="GLM sent a malformed response: undecodable") as info:
+        h.post()
+    assert not info.value.is_retryable
+    assert len(h.requests) == 1
+
+
+def test_valid_gzip_body_is_read(make: Callable[..., Harness]) -> None:
+    body = gzip.compress(json.dumps(REPLY).encode())
+    gz = {"content-encoding": "gzip"}
+    h = make(replies(httpx.Response(200, stream=httpx.ByteStream(body), headers=gz)))
+    assert h.post() == REPLY
+
+
+def test_invalid_utf8_is_replaced_alike_in_body_and_stream(make: Callable[..., Harness]) -> None:
+    raw = b'{"id":"r1","choices":[{"index":0,"message":{"content":"a\xffb"}}]}'
+    h = make(replies(httpx.Response(200, content=raw)))
+    assert h.post()["choices"][0]["message"]["content"] == "a\ufffdb"
+    frame = (
+        b'data: {"id":"s1","choices":[{"index":0,"delta":{"content":"a\xffb"},'
+        b'"finish_reason":"stop"}]}\n\n'
+    )
+    h = make(replies(stream_response(frame + b"data: [DONE]\n\n")))
+    frames, error = h.stream()
+    assert error is None
+    assert frames[0]["choices"][0]["delta"]["content"] == "a\ufffdb"
+
+
+def test_redirect_is_raised_at_once_naming_the_location(make: Callable[..., Harness]) -> None:
+    moved = httpx.Response(302, headers={"location": "https://login.proxy.test/"})
+    h = make(replies(moved, httpx.Response(200, json=REPLY)))
+    with pytest.raises(GLMAPIError, match=r"redirect to https://login\.proxy\.test/") as info:
+        h.post()
+    assert not info.value.is_retryable
+    assert len(h.requests) == 1
+
+
+class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body of `total` bytes made on demand; counts how much the client pulled."""
+
+    def __init__(self, piece: bytes, total: int) -> None:
+        self.piece, self.total, self.pulled = piece, total, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.pulled < self.total:
+            self.pulled += len(self.piece)
+            yield self.piece
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self:
+            yield piece
+
+
+def test_a_100_mb_error_page_is_read_only_up_to_the_cap(make: Callable[..., Harness]) -> None:
+    pages: list[Endless] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        pages.append(Endless(b"<html>" + b"x" * 65530, 100 * 1024 * 1024))
+        return httpx.Response(502, stream=pages[-1], headers={"content-type": "text/html"})
+
+    h = make(handler)
+    with pytest.raises(GLMAPIError, match="error body over 4 MiB") as info:
+        h.post()
+    assert all(page.pulled <= ERROR_BODY_CAP + 65536 for page in pages)  # each stops at the cap
+    assert len(h.requests) == 3
+    assert len(str(info.value)) < 400
+
+
+def test_an_endless_sse_line_is_an_error_not_a_memory_blowup(make: Callable[..., Harness]) -> None:
+    line = Endless(b"x" * 65536, 300 * 1024 * 1024)
+    content = httpx.Response(200, stream=line, headers={"content-type": "text/event-stream"})
+    h = make(replies(content))
+    frames, error = h.stream()
+    assert frames == []
+    assert isinstance(error, GLMAPIError)
+    assert "SSE line is longer than 4 MiB" in str(error)
+    assert line.pulled <= LINE_CAP + 2 * 65536
+    assert len(h.requests) == 1
+
+
+# ---------------------------------------------------------------- settings checked up front
+
+
+@pytest.mark.parametrize(
+    "key", ["sk-good\r\nX-Injected: 1", "key with space inside", "ключ-12345678", "k\x00ey-123456"]
+)
+def test_a_key_httpx_cannot_send_is_a_value_error_at_construction(key: str) -> None:
+    with pytest.raises(ValueError, match="api_key") as info:
+        GLMClient(base_url=BASE_URL, api_key=key)
+    assert key.strip() not in str(info.value)
+    assert "sk-good" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["api.z.ai/api/paas/v4", "ftp://api.z.ai", "http://", "", "https://[::1"]
+)
+def test_an_invalid_base_url_is_a_value_error_at_construction(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        GLMClient(base_url=url, api_key=API_KEY)
+
+
+def test_short_keys_do_not_garble_messages(make: Callable[..., Harness]) -> None:
+    body = {"error": {"code": "1214", "message": "temperature must be between 0 and 1"}}
+    h = make(replies(httpx.Response(400, json=body)), api_key="t")
+    with pytest.raises(GLMError, match="must be between 0 and 1"):
+        h.post()
+
+
+SECRET_ECHO = f"bad token Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        lambda: httpx.Response(200, json={"error": {"code": "1001", "message": SECRET_ECHO}}),
+        lambda: stream_response(sse(data({"error": {"code": "1001", "message": SECRET_ECHO}}))),
+        lambda: stream_response(sse(data(FRAMES[0]), f"data: {{{SECRET_ECHO}")),
+        lambda: stream_response(
+            sse(data(FRAMES[0]), "event: error\n" + data({"error": SECRET_ECHO}))
+        ),
+        lambda: httpx.Response(200, text=f"<html>{SECRET_ECHO}</html>"),
+    ],
+    ids=["200-error-body", "error-frame", "malformed-frame", "event-error", "html-200"],
+)
+def test_echoed_keys_are_redacted_everywhere(
+    make: Callable[..., Harness],
+    caplog: pytest.LogCaptureFixture,
+    respond: Callable[[], httpx.Response],
+) -> None:
+    h = make(lambda request: respond())
+    with caplog.at_level(logging.DEBUG):
+        if "event-stream" in respond().headers.get("content-type", ""):
+            _, error = h.stream()
+        else:
+            with pytest.raises(GLMError) as info:
+                h.post()
+            error = info.value
+    assert error is not None
+    rendered = [str(error), repr(error), repr(error.args), caplog.text, repr(vars(error))]
+    assert not any("very-secret" in text for text in rendered)
+    assert "***" in str(error)
+
+
+def test_auth_works_with_the_users_own_client_and_signs_each_retry(
+    make: Callable[..., Harness],
+) -> None:
+    h = make(replies(error_response(500, "500"), httpx.Response(200, json=REPLY)), jwt_auth=True)
+    h.post()
+    tokens = [request.headers["Authorization"] for request in h.requests]
+    assert len(tokens) == 2
+    assert all(token.startswith("Bearer ey") for token in tokens)
+    assert all("very-secret-value" not in token for token in tokens)
+
+
+def test_per_call_views_share_the_pool_and_apply_their_timeout(
+    make: Callable[..., Harness],
+) -> None:
+    h = make(replies(httpx.Response(200, json=REPLY)))
+    view = h.client.with_options(timeout=7.0, max_retries=0)
+    assert view.sync_http_client() is h.client.sync_http_client()
+    if h.mode == "sync":
+        view.post(PAYLOAD)
+    else:
+        asyncio.run(view.apost(PAYLOAD))
+    assert h.requests[0].extensions["timeout"] == {
+        "connect": 7.0,
+        "read": 7.0,
+        "write": 7.0,
+        "pool": 7.0,
+    }
+    h.post()
+    assert h.requests[1].extensions["timeout"] == {
+        "connect": 10.0,
+        "read": 600.0,
+        "write": 600.0,
+        "pool": 600.0,
+    }
+
+
+# ---------------------------------------------------------------- ChatGLM's client settings
+
+
+def recording_model(sent: list[httpx.Request]) -> ChatGLM:
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=REPLY)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return ChatGLM(base_url=BASE_URL, api_key=API_KEY, http_client=client)
+
+
+def test_chatglm_checks_key_and_base_url_at_construction() -> None:
+    with pytest.raises(ValueError, match="api_key") as info:
+        ChatGLM(api_key="sk-pasted\r\nkey-1234")
+    assert "sk-pasted" not in str(info.value)
+    with pytest.raises(ValueError, match="api_key") as info:
+        ChatGLM(api_key=12345678901234)
+    assert "12345678901234" not in str(info.value)
+    with pytest.raises(ValueError, match="base_url"):
+        ChatGLM(base_url="api.z.ai/api/paas/v4", api_key="k")
+
+
+@pytest.mark.parametrize("setting", ["api_key", "base_url", "jwt_auth"])
+def test_chatglm_model_settings_per_call_are_a_value_error(setting: str) -> None:
+    sent: list[httpx.Request] = []
+    llm = recording_model(sent)
+    value: dict[str, Any] = {"api_key": "other-key-1234", "base_url": "https://x", "jwt_auth": True}
+    with pytest.raises(ValueError, match=setting):
+        llm.invoke("x", **{setting: value[setting]})
+    assert sent == []
+
+
+def test_chatglm_reuses_one_client_and_timeouts_are_views_of_it() -> None:
+    sent: list[httpx.Request] = []
+    llm = recording_model(sent)
+    for n in range(5):
+        llm.invoke("x", timeout=1.0 + n)
+    llm.invoke("x")
+    assert [r.extensions["timeout"]["read"] for r in sent] == [1.0, 2.0, 3.0, 4.0, 5.0, 600.0]
+    assert [r.extensions["timeout"]["connect"] for r in sent] == [1.0, 2.0, 3.0, 4.0, 5.0, 10.0]

@@ -208,6 +208,7 @@ def test_payload_without_message_uses_excerpt_of_payload() -> None:
         (httpx.ConnectTimeout("connect timed out"), GLMTimeoutError, ModelTimeoutError),
         (httpx.ReadTimeout("read timed out"), GLMTimeoutError, ModelTimeoutError),
         (httpx.PoolTimeout("pool timed out"), GLMTimeoutError, ModelTimeoutError),
+        (httpx.WriteError("broken pipe"), GLMConnectionError, ModelConnectionError),
     ],
 )
 def test_transport_mapping(
@@ -216,7 +217,10 @@ def test_transport_mapping(
     error = error_from_transport(exc)
     assert type(error) is cls
     assert isinstance(error, core_cls)
-    assert error.is_retryable
+    # Only failures before the request reached GLM may be re-sent.
+    assert error.is_retryable is isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
     assert error.__cause__ is exc
     assert str(exc) in str(error)
     assert type(exc).__name__ in str(error)

@@ -8,10 +8,12 @@ import hmac
 import json
 from typing import Any
 
+import httpx
 import pytest
 
+from langchain_glm._auth import GLMAuth
 from langchain_glm._errors import GLMAuthenticationError
-from langchain_glm._jwt import CACHE_TTL, TOKEN_TTL, cached_jwt, sign_jwt
+from langchain_glm._jwt import TOKEN_TTL, sign_jwt
 
 KEY = "12345678.abcdefg"
 NOW = 1_760_000_000.123
@@ -33,7 +35,6 @@ def test_header_and_millisecond_claims() -> None:
         "timestamp": now_ms,
     }
     assert TOKEN_TTL == 210.0
-    assert CACHE_TTL == 180.0
 
 
 def test_signature_is_hmac_sha256_with_the_secret() -> None:
@@ -53,17 +54,22 @@ def test_malformed_key_is_rejected_without_echoing_it(bad_key: str) -> None:
         assert bad_key not in str(info.value)
 
 
-def test_cache_reuses_token_until_cache_ttl() -> None:
-    key = "cache-test.secret-one"
-    first = cached_jwt(key, now=lambda: NOW)
-    assert cached_jwt(key, now=lambda: NOW + CACHE_TTL - 1) == first
-    fresh = cached_jwt(key, now=lambda: NOW + CACHE_TTL)
-    assert fresh != first
-    assert decode_segment(fresh.split(".")[1])["timestamp"] == int((NOW + CACHE_TTL) * 1000)
+def test_auth_signs_a_fresh_token_for_every_attempt() -> None:
+    clock = iter([NOW, NOW + 1.0])
+    auth = GLMAuth(KEY, jwt=True, clock=lambda: next(clock))
+    tokens = []
+    for _ in range(2):
+        request = httpx.Request("POST", "https://glm.test/x")
+        flow = auth.sync_auth_flow(request)
+        tokens.append(next(flow).headers["Authorization"].removeprefix("Bearer "))
+    claims = [decode_segment(token.split(".")[1]) for token in tokens]
+    assert [c["timestamp"] for c in claims] == [int(NOW * 1000), int((NOW + 1.0) * 1000)]
+    assert repr(auth) == "GLMAuth(jwt=True)"
+    assert auth.secrets == (KEY,)  # the 7-character secret part is too short to redact
 
 
-def test_cache_is_per_key() -> None:
-    one = cached_jwt("keyone.secret", now=lambda: NOW)
-    two = cached_jwt("keytwo.secret", now=lambda: NOW)
-    assert decode_segment(one.split(".")[1])["api_key"] == "keyone"
-    assert decode_segment(two.split(".")[1])["api_key"] == "keytwo"
+@pytest.mark.parametrize("bad_key", ["no-dot-here", ".secret", "id."])
+def test_auth_rejects_a_malformed_jwt_key_at_construction(bad_key: str) -> None:
+    with pytest.raises(ValueError, match=r"<id>\.<secret>") as info:
+        GLMAuth(bad_key, jwt=True)
+    assert bad_key not in str(info.value)

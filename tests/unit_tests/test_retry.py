@@ -1,11 +1,14 @@
-"""Tests for the pure retry policy and Retry-After parsing."""
+"""Tests for the pure retry policy (its step plan) and Retry-After parsing."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 from email.utils import formatdate
 
 import pytest
 
+from langchain_glm import _retry
 from langchain_glm._errors import (
     GLMAPIError,
     GLMAuthenticationError,
@@ -16,14 +19,33 @@ from langchain_glm._errors import (
     GLMQuotaExceededError,
     GLMRateLimitError,
     GLMTimeoutError,
+    parse_retry_after,
 )
-from langchain_glm._retry import RetryPolicy, parse_retry_after
-
-POLICY = RetryPolicy(max_retries=3, initial_delay=0.5, max_delay=8.0, max_retry_after=60.0)
+from langchain_glm._retry import GiveUp, RetryPolicy, Send, Sleep, Step
 
 
 def no_jitter() -> float:
     return 0.0
+
+
+POLICY = RetryPolicy(
+    max_retries=3, initial_delay=0.5, max_delay=8.0, max_retry_after=60.0, rand=no_jitter
+)
+
+
+def run_plan(policy: RetryPolicy, errors: list[GLMError | None]) -> list[Step]:
+    """Drive a plan with the given outcomes (None = success) and record every step."""
+    plan = policy.plan()
+    steps: list[Step] = [next(plan)]
+    outcomes = iter(errors)
+    try:
+        while True:
+            step = steps[-1]
+            steps.append(next(plan) if isinstance(step, Sleep) else plan.send(next(outcomes)))
+            if isinstance(steps[-1], GiveUp):
+                return steps
+    except StopIteration:
+        return steps
 
 
 @pytest.mark.parametrize(
@@ -41,7 +63,7 @@ def no_jitter() -> float:
     ],
 )
 def test_decision_table(error: GLMError, attempt: int, expected: float | None) -> None:
-    assert POLICY.next_delay(error, attempt, rand=no_jitter) == expected
+    assert POLICY.next_delay(error, attempt) == expected
 
 
 def test_zero_retries_never_retries() -> None:
@@ -50,12 +72,21 @@ def test_zero_retries_never_retries() -> None:
 
 def test_retry_after_wins_over_backoff() -> None:
     error = GLMRateLimitError("busy", retry_after=3.5)
-    assert POLICY.next_delay(error, 2, rand=no_jitter) == 3.5
+    assert POLICY.next_delay(error, 2) == 3.5
 
 
-def test_retry_after_is_capped() -> None:
+@pytest.mark.parametrize(("rand", "expected"), [(0.0, 4.0), (0.5, 4.5), (0.999, 4.999)])
+def test_retry_after_gets_up_to_a_quarter_more(rand: float, expected: float) -> None:
+    policy = RetryPolicy(rand=lambda: rand)
+    delay = policy.next_delay(GLMRateLimitError("busy", retry_after=4.0), 0)
+    assert delay == pytest.approx(expected)
+
+
+def test_retry_after_longer_than_the_cap_gives_up_at_once() -> None:
     error = GLMRateLimitError("busy", retry_after=3600.0)
-    assert POLICY.next_delay(error, 0) == 60.0
+    assert POLICY.next_delay(error, 0) is None
+    assert run_plan(POLICY, [error]) == [Send(0), GiveUp()]
+    assert error.retry_after == 3600.0  # the caller can decide to wait that long
 
 
 def test_retry_after_does_not_make_non_retryable_retryable() -> None:
@@ -64,17 +95,50 @@ def test_retry_after_does_not_make_non_retryable_retryable() -> None:
 
 
 def test_backoff_grows_then_caps() -> None:
-    policy = RetryPolicy(max_retries=10, initial_delay=0.5, max_delay=8.0)
-    delays = [policy.next_delay(GLMAPIError("x"), n, rand=no_jitter) for n in range(7)]
+    policy = RetryPolicy(max_retries=10, initial_delay=0.5, max_delay=8.0, rand=no_jitter)
+    delays = [policy.next_delay(GLMAPIError("x"), n) for n in range(7)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
 @pytest.mark.parametrize(("rand", "expected"), [(0.0, 4.0), (0.5, 3.5), (0.999999, 3.000001)])
 def test_jitter_bounds(rand: float, expected: float) -> None:
-    delay = RetryPolicy(max_retries=5).next_delay(GLMAPIError("x"), 3, rand=lambda: rand)
+    delay = RetryPolicy(max_retries=5, rand=lambda: rand).next_delay(GLMAPIError("x"), 3)
     assert delay is not None
     assert delay == pytest.approx(expected)
     assert 0.75 * 4.0 < delay <= 4.0
+
+
+def test_plan_sends_sleeps_and_gives_up() -> None:
+    busy = GLMRateLimitError("busy", retry_after=0.25)
+    steps = run_plan(POLICY, [busy, GLMAPIError("boom"), GLMConnectionError("refused"), busy])
+    assert steps == [
+        Send(0),
+        Sleep(0.25),
+        Send(1),
+        Sleep(1.0),
+        Send(2),
+        Sleep(2.0),
+        Send(3),
+        GiveUp(),
+    ]
+
+
+def test_plan_ends_on_success_and_on_a_non_retryable_error() -> None:
+    assert run_plan(POLICY, [None]) == [Send(0)]
+    assert run_plan(POLICY, [GLMAPIError("x"), None]) == [Send(0), Sleep(0.5), Send(1)]
+    assert run_plan(POLICY, [GLMAuthenticationError("bad key")]) == [Send(0), GiveUp()]
+    not_resendable = GLMTimeoutError("read timed out", retryable=False)
+    assert run_plan(POLICY, [not_resendable]) == [Send(0), GiveUp()]
+
+
+def test_the_policy_does_not_import_the_error_table() -> None:
+    # `_errors` used to import `_retry` and `_retry` `_errors`: the policy now reads errors
+    # only through the `Failure` protocol.
+    tree = ast.parse(inspect.getsource(_retry))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not any(name.startswith("langchain_glm") for name in imported)
 
 
 @pytest.mark.parametrize(

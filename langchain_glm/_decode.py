@@ -1,0 +1,234 @@
+"""Pure decoding of what GLM sends: SSE bytes to frame dicts, bodies to JSON objects.
+
+No I/O here (`_client` feeds the bytes it reads). The reader caps every line and event, bounds
+the wait for the next event with a `Deadline`, and applies the checks that turn a broken answer
+into a typed error: an error frame, `finish_reason: "network_error"` (GLM's "inference failed"),
+an empty stream, a reply without a choice. Invalid UTF-8 becomes U+FFFD, in streams and bodies.
+
+SSE: https://html.spec.whatwg.org/multipage/server-sent-events.html ; GLM's stream format:
+https://docs.z.ai/api-reference/llm/chat-completion
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from httpx_sse import ServerSentEvent
+
+from langchain_glm._errors import (
+    GLMAPIError,
+    GLMConnectionError,
+    GLMError,
+    GLMTimeoutError,
+    error_from_payload,
+    excerpt,
+    malformed,
+)
+
+_loads = json.JSONDecoder().decode
+LINE_CAP = 4 * 1024 * 1024
+"""Largest single SSE line, and largest event, accepted."""
+DRAIN_CAP = 64 * 1024
+"""After `[DONE]`, at most this much is read to reach the end so the connection is reused."""
+
+
+class Deadline:
+    """A time budget that can be restarted (per stream event) and checked (per chunk read)."""
+
+    def __init__(self, seconds: float | None, what: str) -> None:
+        self.seconds = seconds
+        self.what = what
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the budget again from now."""
+        self.ends = None if self.seconds is None else time.monotonic() + self.seconds
+
+    def check(self) -> None:
+        """Raise `GLMTimeoutError` once the budget is spent (never retried: GLM may be busy)."""
+        if self.ends is not None and time.monotonic() > self.ends:
+            msg = f"no {self.what} within the {self.seconds:g} s timeout"
+            raise GLMTimeoutError(msg, retryable=False)
+
+
+def json_object(raw: str | bytes, what: str, status: int | None, event: str = "") -> dict[str, Any]:
+    """Decode a JSON object; raise `malformed` if it is not one, the mapped error if it is one.
+
+    Invalid UTF-8 becomes U+FFFD replacement characters, in bodies and streams alike.
+    """
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        data = _loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise malformed(f"{what} is not a JSON object: {excerpt(text)}", status=status)
+    if event == "error" or data.get("error"):
+        raise error_from_payload(data, status)
+    return data
+
+
+def decode_frame(event: str, data: str) -> dict[str, Any] | None:
+    """Decode one SSE event into a frame dict; None means `[DONE]` (stop reading).
+
+    Args:
+        event: The SSE event name ("message" when the frame has no `event:` line).
+        data: The SSE data, normally one JSON object.
+
+    Returns:
+        The decoded frame, or None for the `[DONE]` sentinel.
+
+    Raises:
+        GLMError: Mapped from an `event: error` frame or a frame with a top-level `error`.
+        GLMAPIError: If the frame is not a JSON object, or reports `network_error`.
+    """
+    if data.strip() == "[DONE]":
+        return None
+    frame = json_object(data, "stream frame", None, event)
+    if _finish_reason(frame) == "network_error":
+        raise _inference_failed()
+    return frame
+
+
+def _finish_reason(reply: Mapping[str, Any]) -> object:
+    """`choices[0].finish_reason` of a reply or frame, or None."""
+    choices = reply.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first.get("finish_reason") if isinstance(first, dict) else None
+
+
+def _inference_failed() -> GLMAPIError:
+    """GLM's `finish_reason: "network_error"`: inference failed server-side; like a 5xx."""
+    return GLMAPIError("GLM reported finish_reason=network_error (inference failed)")
+
+
+def chat_reply(body: dict[str, Any]) -> dict[str, Any]:
+    """Check a non-stream chat reply: it must hold a choice that did not fail (else retryable)."""
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise GLMAPIError(f"GLM sent a reply without any choice: {excerpt(json.dumps(body))}")
+    if _finish_reason(body) == "network_error":
+        raise _inference_failed()
+    return body
+
+
+class SSEReader:
+    """Pure incremental SSE decoder with capped lines: bytes in, frame dicts out.
+
+    Implements https://html.spec.whatwg.org/multipage/server-sent-events.html (lines split on
+    CR, LF or CRLF; `:` comments ignored) and yields httpx-sse's `ServerSentEvent` per event.
+
+    Attributes:
+        frames: Decoded frames not yet handed out.
+        count: Frames decoded so far.
+        done: Whether `[DONE]` arrived (later bytes are ignored).
+        failure: The error that stopped decoding, raised once `frames` is empty.
+        finished: Whether a frame carried a finish_reason (the reply is complete without
+            `[DONE]`; a usage-only frame may follow the finish frame).
+    """
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.frames: collections.deque[dict[str, Any]] = collections.deque()
+        self.count = 0
+        self.done = self.finished = False
+        self._buffer = bytearray()
+        self._event = ""
+        self._data: list[str] = []
+        self._size = 0
+        self._drained = 0
+        self._skip_lf = False
+        self.failure: GLMError | None = None
+
+    def feed(self, piece: bytes) -> None:
+        """Take the next bytes and decode every complete line.
+
+        A failure (a cap, the time budget, an error or malformed frame) is kept in `failure`
+        and decoding stops; frames decoded before it are still handed out first.
+        """
+        self._buffer += piece
+        try:
+            self._decode()
+            self.deadline.check()
+        except GLMError as error:
+            self.failure = error
+
+    def _decode(self) -> None:
+        """Apply every complete line in the buffer (CR, LF or CRLF ends one), then the cap."""
+        buf, start = self._buffer, 0
+        if self._skip_lf and buf[:1] == b"\n":  # the LF of a CRLF split across reads
+            start = 1
+        self._skip_lf = False
+        if b"\r" not in buf:  # fast path: LF-only, as GLM sends
+            *lines, rest = buf[start:].split(b"\n")
+            for line in lines:
+                if self.done:
+                    break
+                self._line(line.decode("utf-8", errors="replace"))
+            self._buffer = buf = bytearray(rest)
+            start = len(buf) if self.done else 0
+        while not self.done:
+            lf = buf.find(b"\n", start)
+            cr = buf.find(b"\r", start, lf if lf >= 0 else len(buf))
+            end = cr if cr >= 0 else lf
+            if end < 0:
+                break
+            line, start = buf[start:end], end + 1
+            if end == cr and start == len(buf):
+                self._skip_lf = True
+            elif end == cr and buf[start] == 0x0A:
+                start += 1
+            self._line(line.decode("utf-8", errors="replace"))
+        del buf[:start]
+        if len(buf) > LINE_CAP:
+            raise malformed(f"an SSE line is longer than {LINE_CAP // 1048576} MiB")
+
+    def _line(self, line: str) -> None:
+        """Apply one SSE line; a blank line dispatches the event."""
+        if line.startswith("data:"):  # the common case first
+            value = line[6:] if line.startswith(" ", 5) else line[5:]
+            self._data.append(value)
+            self._size += len(value)
+            if self._size > LINE_CAP:
+                raise malformed(f"an SSE event is longer than {LINE_CAP // 1048576} MiB")
+        elif not line:
+            if self._data:
+                self._dispatch(ServerSentEvent(self._event, "\n".join(self._data)))
+            self._event, self._data, self._size = "", [], 0
+        elif line.startswith("event:"):
+            self._event = line[7:] if line.startswith(" ", 6) else line[6:]
+        elif line == "data":  # a field name alone has an empty value
+            self._data.append("")
+        # Comments (":...") and the fields GLM does not use (id, retry) are ignored.
+
+    def _dispatch(self, sse: ServerSentEvent) -> None:
+        """Decode one event; restart the per-event time budget."""
+        self.deadline.restart()
+        if sse.data.strip() == "[DONE]":
+            self.done = True
+            if not self.count:
+                raise GLMAPIError("GLM sent an empty stream (only [DONE])")
+            return
+        frame = json_object(sse.data, "stream frame", None, sse.event)
+        finish = _finish_reason(frame)
+        if finish == "network_error":
+            raise _inference_failed()
+        self.count += 1
+        self.finished |= bool(finish)
+        self.frames.append(frame)
+
+    def end(self) -> None:
+        """At EOF without `[DONE]`: fine after a finish_reason, else a cut connection."""
+        if not self.finished:
+            msg = f"stream ended after {self.count} frames without [DONE]"
+            raise GLMConnectionError(msg, retryable=False)
+
+    def drained(self, size: int) -> bool:
+        """Count bytes read after `[DONE]`; False once reading on is no longer worth it."""
+        self._drained += size
+        ends = self.deadline.ends
+        return self._drained <= DRAIN_CAP and (ends is None or time.monotonic() <= ends)
