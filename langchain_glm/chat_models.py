@@ -362,7 +362,8 @@ class ChatGLM(BaseChatModel):
             chunk = parser.feed(frame)
             if chunk is not None:
                 yield ChatGenerationChunk(message=chunk)
-        yield ChatGenerationChunk(message=parser.finish())
+        for chunk in parser.finish():
+            yield ChatGenerationChunk(message=chunk)
 
     async def _astream(
         self,
@@ -378,7 +379,8 @@ class ChatGLM(BaseChatModel):
             chunk = parser.feed(frame)
             if chunk is not None:
                 yield ChatGenerationChunk(message=chunk)
-        yield ChatGenerationChunk(message=parser.finish())
+        for chunk in parser.finish():
+            yield ChatGenerationChunk(message=chunk)
 
     # ------------------------------------------------------------------ token counting
 
