@@ -378,3 +378,74 @@ class GLMClient:
         finally:
             await response.aclose()
         reader.end()
+
+    # -------------------------------------------------------------------- any method and path
+    # Added for the Batch API (files and batches, https://docs.bigmodel.cn/cn/guide/tools/batch):
+    # the same headers, retry loop and error mapping as chat requests, for any method and body.
+
+    def _build(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        body: bytes | None,
+        content_type: str,
+    ) -> httpx.Request:
+        """Build a request with `_request`'s headers (key check, auth, user agent, extras)."""
+        template = self._request(client, {}, stream=False, path=path)
+        headers = httpx.Headers(template.headers)
+        del headers["content-length"]
+        headers["content-type"] = content_type
+        return client.build_request(
+            method,
+            template.url,
+            headers=headers,
+            content=body,
+            timeout=template.extensions["timeout"],
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """Send `method {base_url}/{path}` with retries and return the raw 2xx body.
+
+        Args:
+            method: HTTP method.
+            path: Path below the base URL, e.g. `"files"` or `"batches/batch_1"`.
+            body: Request body, if any.
+            content_type: Its content type.
+
+        Returns:
+            The response body.
+        """
+        client = self.sync_http_client()
+        response = self._open(client, self._build(client, method, path, body, content_type))
+        try:
+            return response.read()
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        finally:
+            response.close()
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """Async twin of `request`."""
+        client = self.async_http_client()
+        response = await self._aopen(client, self._build(client, method, path, body, content_type))
+        try:
+            return await response.aread()
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc) from exc
+        finally:
+            await response.aclose()

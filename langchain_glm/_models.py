@@ -54,6 +54,9 @@ class ModelSpec:
         tools: Whether the model takes function tools.
         tool_stream: Whether the model streams tool-call arguments (`tool_stream`).
         json_mode: Whether the model takes `response_format={"type": "json_object"}`.
+        file_part: How files are sent: GLM-5.3-Flash's unified `file` part
+            (`file_id`, `file_url` or `file_data`), or GLM-4.6V's legacy `file_url`
+            part (by URL only).
         tokenizer: Whether GLM's `/tokenizer` endpoint counts tokens for this model.
         max_stop: Most stop words accepted; None = unknown (not checked).
         temperature: Accepted `temperature` range, inclusive.
@@ -70,6 +73,7 @@ class ModelSpec:
     tools: bool = True
     tool_stream: bool = False
     json_mode: bool = True
+    file_part: Literal["file", "file_url"] = "file"
     tokenizer: bool = False
     max_stop: int | None = 1
     temperature: tuple[float, float] = (0.0, 1.0)
@@ -98,7 +102,10 @@ _STOP_4 = (
 def _glm46_family() -> list[ModelSpec]:
     """GLM-4.5 / 4.6 generation, including the vision models and GLM-4-32B."""
     g45 = "GLM-4.5 series: 128K context, 96K output (docs.z.ai/guides/llm/glm-4.5)."
-    v46 = "GLM-4.6V series: 128K context, 32K output; response_format is for text models only."
+    v46 = (
+        "GLM-4.6V series: 128K context, 32K output; response_format is for text models only. "
+        "Files go as the legacy file_url part (by URL): file_id works only on GLM-5.3-Flash."
+    )
     return [
         ModelSpec("glm-4.6", 200 * _K, 128 * _K, tool_stream=True, tokenizer=True),
         ModelSpec("glm-4.5", 128 * _K, 96 * _K, tokenizer=True, note=g45),
@@ -106,10 +113,18 @@ def _glm46_family() -> list[ModelSpec]:
             ModelSpec(name, 128 * _K, 96 * _K, note=g45)
             for name in ("glm-4.5-air", "glm-4.5-x", "glm-4.5-airx", "glm-4.5-flash")
         ),
-        ModelSpec("glm-4.6v", 128 * _K, 32 * _K, inputs=_VISION, json_mode=False, tokenizer=True),
         *(
-            ModelSpec(name, 128 * _K, 32 * _K, inputs=_VISION, json_mode=False, note=v46)
-            for name in ("glm-4.6v-flash", "glm-4.6v-flashx")
+            ModelSpec(
+                name,
+                128 * _K,
+                32 * _K,
+                inputs=_VISION,
+                json_mode=False,
+                file_part="file_url",
+                tokenizer=name == "glm-4.6v",
+                note=v46,
+            )
+            for name in ("glm-4.6v", "glm-4.6v-flash", "glm-4.6v-flashx")
         ),
         ModelSpec(
             "glm-4.5v",
@@ -119,6 +134,7 @@ def _glm46_family() -> list[ModelSpec]:
             inputs=_VISION,
             tools=False,
             json_mode=False,
+            file_part="file_url",
             note="Context: LiteLLM says 128K, sup.ai 64K; 64K is the safer profile and is not "
             "enforced before sending. Tools are documented only for GLM-4.6V.",
         ),
@@ -265,4 +281,62 @@ def spec_for(model: str) -> ModelSpec | None:
     )
 
 
-__all__ = ["ALL_EFFORTS", "MODELS", "ModelSpec", "Thinking", "spec_for"]
+_THINKING_TEXT = {
+    "none": ("never", "not sent"),
+    "hybrid": ("on; decides per request", "`disabled`"),
+    "forced": ("always while on", "`disabled`"),
+    "always": ("always on", "effort `low` (warns)"),
+}
+
+
+def _tokens(count: int | None) -> str:
+    """1048576 -> `1M`, 131072 -> `128K`; None -> `?`."""
+    if count is None:
+        return "?"
+    if count % _1M == 0:
+        return f"{count // _1M}M"
+    return f"{round(count / _K)}K"
+
+
+def _row(spec: ModelSpec) -> str:
+    """One README table row of a model."""
+    thinks, off = _THINKING_TEXT[spec.thinking]
+    cells = [
+        f"`{spec.name}`",
+        _tokens(spec.context_window),
+        _tokens(spec.max_output),
+        thinks,
+        off,
+        ", ".join(f"`{e}`" for e in spec.efforts) or "ignored (not sent)",
+        ", ".join(sorted(spec.inputs or {"text"}, key=lambda kind: (kind != "text", kind))),
+        "yes" if spec.tools else "no",
+        "yes" if spec.tool_stream else "no",
+        str(spec.max_stop) if spec.max_stop is not None else "any",
+        "exact" if spec.tokenizer else "approximate",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown_table() -> str:
+    """The README's model table, rendered from `MODELS` (a test keeps the README equal to it).
+
+    Returns:
+        A Markdown table: one row per model, what it can do and what `thinking=False`,
+        `reasoning_effort`, stop words and token counting do on it.
+
+    Example:
+        ```python
+        from langchain_glm._models import markdown_table
+
+        assert "| `glm-5.3` | 1M | 128K | always on |" in markdown_table()
+        ```
+    """
+    header = (
+        "| Model | Context | Max output | Thinking | `thinking=False` sends | "
+        "`reasoning_effort` | Inputs | Tools | `tool_stream` | Stop words | Token count |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    return "\n".join([header, *(_row(spec) for spec in MODELS.values())])
+
+
+__all__ = ["ALL_EFFORTS", "MODELS", "ModelSpec", "Thinking", "markdown_table", "spec_for"]

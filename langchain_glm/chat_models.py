@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
-from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _request, _response
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
+from langchain_glm.batch import BatchJob
 from langchain_glm.data._profiles import profile_data
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
@@ -31,6 +44,7 @@ DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 _BODY_FIELDS = (
     "thinking",
     "clear_thinking",
+    "reasoning_effort",
     "temperature",
     "top_p",
     "max_tokens",
@@ -39,7 +53,12 @@ _BODY_FIELDS = (
     "stop",
 )
 _CLIENT_FIELDS = ("timeout", "max_retries", "base_url", "api_key", "default_headers", "jwt_auth")
-_NOT_BODY = {"stream", "run_manager", "stream_usage"}
+_PER_CALL_CLIENT = ("timeout", "max_retries", "default_headers")
+_MODEL_ONLY = ("api_key", "base_url", "jwt_auth", "http_client", "http_async_client")
+"""Settings of the model, never of a call: a per-call value is a ValueError (it would
+otherwise land in the callbacks' `invocation_params`, which tracing records)."""
+_NOT_BODY = {"stream", "streaming", "run_manager", "stream_usage"}
+_TOKEN_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -127,7 +146,10 @@ class ChatGLM(BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     model_name: str = Field(default="glm-4.6", alias="model")
-    """GLM model id, e.g. `"glm-4.6"`, `"glm-4.5-air"`, `"glm-4.6v"` (alias `model`)."""
+    """GLM model id, e.g. `"glm-4.6"`, `"glm-5.3"`, `"glm-5.3-flash"` (alias `model`).
+    What each model takes comes from the capability table (README "Models"); a model the
+    table does not know (a self-hosted fine-tune) is sent as given, with no client-side
+    limits."""
 
     api_key: SecretStr | None = Field(
         default_factory=secret_from_env(["ZAI_API_KEY", "ZHIPUAI_API_KEY"], default=None)
@@ -144,25 +166,42 @@ class ChatGLM(BaseChatModel):
     `https://api.z.ai/api/coding/paas/v4` and `https://open.bigmodel.cn/api/coding/paas/v4`,
     and self-hosted vLLM / SGLang servers (`http://host:8000/v1`)."""
 
-    thinking: bool | None = None
-    """Enable (`True`) or disable (`False`) GLM's thinking; `None` leaves the server
-    default (GLM-4.6 decides per request). Sent as `thinking: {"type": ...}`."""
+    thinking: bool | dict[str, Any] | None = None
+    """Enable (`True`) or disable (`False`) GLM's thinking, or GLM's own object
+    `{"type": "enabled" | "disabled", "clear_thinking": bool}`; `None` leaves the server
+    default. Sent as `thinking: {"type": ...}`. GLM-5.3 and 5.3-Flash always think
+    (`disabled` is a 400/1210 there): `False` is sent as thinking enabled with
+    `reasoning_effort="low"`, their cheapest level, and a `GLMCompatibilityWarning`.
+    Anything else (`"disabled"`, `0`) is a `ValueError`, here and per call."""
 
     clear_thinking: bool | None = None
     """`False` asks GLM to keep earlier turns' reasoning (preserved thinking); every
-    earlier assistant turn's reasoning is then resent unmodified. `None` = server default."""
+    earlier assistant turn's reasoning is then resent unmodified. `None` = server default
+    (`True`). Sent inside `thinking` on every model that thinks."""
+
+    reasoning_effort: _request.ReasoningEffort | None = None
+    """How hard the model thinks: `none`, `minimal`, `low`, `medium`, `high`, `xhigh` or
+    `max`, sent only where the model takes it. GLM-5.3 and 5.3-Flash(X) take `low`,
+    `high`, `max`; GLM-5.2 takes all seven (it maps them); a value the model rejects is
+    a `ValueError` before sending. Older models ignore the field, so it is not sent there
+    (with a `GLMCompatibilityWarning`). Cost: unset means the server default, `max`, on
+    GLM-5.2 and later: the most expensive level."""
 
     temperature: float | None = None
-    """Sampling temperature in `[0, 1]`; `None` = model default (1.0 for GLM-4.6)."""
+    """Sampling temperature, `[0, 1]` on every GLM model; `None` = model default (1.0)."""
 
     top_p: float | None = None
-    """Nucleus sampling in `[0, 1]`; `None` = model default."""
+    """Nucleus sampling, `[0.01, 1]` on every GLM model (0 is refused before sending);
+    `None` = model default (0.95)."""
 
     max_tokens: int | None = None
-    """Maximum output tokens (GLM-4.6: up to 131072); `None` = model default."""
+    """Maximum output tokens, at most the model's maximum output (131072 on every
+    current text model, 32768 on GLM-4.6V), checked before sending; `None` = model
+    default. Set it on GLM-5.2+: the default `max` effort can use up the output budget."""
 
     stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
-    """Stop sequence. GLM accepts one; more than one is a clear error before sending."""
+    """Stop sequences: one on GLM-4.6 and older, up to four on GLM-4.7 and GLM-5.x;
+    more is a clear error before sending."""
 
     do_sample: bool | None = None
     """`False` = greedy decoding (temperature and top_p are then ignored by GLM)."""
@@ -171,8 +210,9 @@ class ChatGLM(BaseChatModel):
     """Stream by default, also for `invoke` (the result is aggregated)."""
 
     tool_stream: bool = False
-    """Stream tool-call arguments as they are generated (GLM-4.6+); sent only on
-    streaming calls that carry tools."""
+    """Stream tool-call arguments as they are generated; sent only on streaming calls
+    that carry tools, to models that stream tool calls (glm-4.6, glm-4.7, glm-5 to
+    glm-5.3; not the vision models)."""
 
     timeout: float | httpx.Timeout | None = Field(default=60.0, alias="request_timeout")
     """Request timeout in seconds, or an `httpx.Timeout`; `None` waits forever."""
@@ -187,7 +227,7 @@ class ChatGLM(BaseChatModel):
 
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request-body fields passed through as given (e.g. `request_id`, `user_id`,
-    or `chat_template_kwargs` for self-hosted vLLM)."""
+    or `chat_template_kwargs` for self-hosted vLLM). Also per call: `model_kwargs={...}`."""
 
     jwt_auth: bool = False
     """Sign requests with a short-lived JWT made from an `id.secret` key instead of
@@ -200,7 +240,40 @@ class ChatGLM(BaseChatModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An `httpx.AsyncClient` to use as given, for the async methods."""
 
+    use_batch_api: bool = False
+    """Run `batch` / `abatch` through GLM's Batch API: half the price, no concurrency
+    limit, results within 24 h (https://docs.bigmodel.cn/cn/guide/tools/batch). Same
+    results as without it; see `batch_submit` for the job-level API."""
+
+    batch_poll_interval: float | None = None
+    """Seconds between status polls of `batch` / `abatch` with `use_batch_api`; `None`
+    polls after 0.5 s and backs off 1.5x to one poll a minute."""
+
+    batch_timeout: float | None = None
+    """Seconds `batch` / `abatch` with `use_batch_api` wait for the job; `None` waits as
+    long as GLM takes. On timeout `BatchTimeoutError.job_id` resumes it."""
+
+    _warned: set[str] = PrivateAttr(default_factory=set)
+    _token_counts: OrderedDict[str, int] = PrivateAttr(default_factory=OrderedDict)
+    _token_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
     # ------------------------------------------------------------------ validators
+
+    @field_validator("thinking", mode="before")
+    @classmethod
+    def _check_thinking(cls, value: Any) -> Any:
+        """Accept only `bool`, `None` and GLM's thinking object (not `"disabled"` or 0)."""
+        _request.parse_thinking(value)
+        return value
+
+    @field_validator("model_name")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        """An empty model id is an error at construction, not a 400 from GLM."""
+        if not value.strip():
+            msg = "model is empty: pass a GLM model id, e.g. ChatGLM(model='glm-4.6')."
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -276,6 +349,17 @@ class ChatGLM(BaseChatModel):
             params["ls_stop"] = stop_words
         return params
 
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Parameters recorded by callbacks; refuses per-call model settings first.
+
+        LangChain calls this before any callback starts, so a per-call `api_key` is an
+        error before it could reach `invocation_params` (and tracing).
+        """
+        _reject_model_settings(kwargs)
+        return super()._get_invocation_params(stop=stop, **kwargs)
+
     def _resolve_model_profile(self) -> ModelProfile | None:
         """Capabilities of the configured model, from the capability table (`_models.py`)."""
         spec = spec_for(self.model_name)
@@ -291,24 +375,50 @@ class ChatGLM(BaseChatModel):
         *,
         stream: bool,
     ) -> _Call:
-        """Resolve fields and per-call overrides into a request body and a client."""
+        """Resolve fields and per-call overrides into a checked request body and a client."""
+        params, overrides = self._call_params(kwargs)
+        if stop is not None:
+            params["stop"] = stop
+        params["stream"] = stream
+        built = _request.build_request(messages, params)
+        self._warn_once(built.adaptations)
+        return _Call(payload=built.body, client=self._client(overrides))
+
+    def _call_params(self, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split per-call keywords into body parameters and client overrides, type-checked.
+
+        Raises:
+            ValueError: A model-only setting (`api_key`, `base_url`, `jwt_auth`, ...) or a
+                per-call value of the wrong type (`temperature="hot"`), before sending.
+        """
+        _reject_model_settings(kwargs)
         params: dict[str, Any] = {name: getattr(self, name) for name in _BODY_FIELDS}
         params["model"] = self.model_name
         extra = dict(self.model_kwargs)
         overrides: dict[str, Any] = {}
         for key, value in kwargs.items():
             if key in params:
-                params[key] = value
-            elif key in _CLIENT_FIELDS:
+                params[key] = _checked(key, value)
+            elif key in _PER_CALL_CLIENT:
                 overrides[key] = value
+            elif key == "model_kwargs":
+                extra.update(_checked(key, value))
             elif key not in _NOT_BODY and not key.startswith("ls_"):
                 extra[key] = value
-        if stop is not None:
-            params["stop"] = stop
-        params["stream"] = stream
         params["extra"] = extra
-        payload = _request.build_payload(messages, params)
-        return _Call(payload=payload, client=self._client(overrides))
+        return params, overrides
+
+    def _warn_once(self, adaptations: Iterable[_request.Adaptation | None]) -> None:
+        """The one place request adaptations are warned: once per model instance and reason.
+
+        Silence them with
+        `warnings.filterwarnings("ignore", category=GLMCompatibilityWarning)`.
+        """
+        for adaptation in adaptations:
+            if adaptation is None or adaptation.reason in self._warned:
+                continue
+            self._warned.add(adaptation.reason)
+            warnings.warn(adaptation.message, _request.GLMCompatibilityWarning, stacklevel=3)
 
     def _client(self, overrides: Mapping[str, Any]) -> GLMClient:
         """The HTTP client for this call (cheap: connection pools are shared)."""
@@ -382,16 +492,104 @@ class ChatGLM(BaseChatModel):
         for chunk in parser.finish():
             yield ChatGenerationChunk(message=chunk)
 
+    # ------------------------------------------------------------------ Batch API
+
+    def batch_submit(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> BatchJob:
+        """Submit inputs to GLM's Batch API (half price, within 24 h); returns at once.
+
+        Each input (a string, message list or prompt value) becomes one JSONL line whose
+        body is byte for byte the body `invoke` would send with the same options; streaming
+        options are dropped. More than 50,000 requests or 100 MB are split over several
+        batches under one job id. The upload is deleted once the batch is created.
+
+        Args:
+            inputs: What `batch` accepts.
+            **kwargs: Per-call options, as for `invoke` (`max_tokens`, `thinking`, `stop`,
+                `tools`, `response_format`, ...), plus `max_requests_per_batch`,
+                `max_bytes_per_batch` (split limits, default GLM's) and `metadata`.
+
+        Returns:
+            The job; `job.wait()` then `job.results()` give one result per input, in order.
+        """
+        return BatchJob.submit(self, inputs, **kwargs)
+
+    async def abatch_submit(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> BatchJob:
+        """Async twin of `batch_submit`."""
+        return await BatchJob.asubmit(self, inputs, **kwargs)
+
+    def batch_retrieve(self, job_id: str) -> BatchJob:
+        """Resume a Batch API job by its `id`, e.g. in another process.
+
+        Args:
+            job_id: `BatchJob.id` of a job submitted with the same API key.
+
+        Returns:
+            The job, with its current status.
+        """
+        return BatchJob.retrieve(self, job_id)
+
+    async def abatch_retrieve(self, job_id: str) -> BatchJob:
+        """Async twin of `batch_retrieve`."""
+        return await BatchJob.aretrieve(self, job_id)
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Run inputs concurrently, or through the Batch API when `use_batch_api` is set.
+
+        Args:
+            inputs: The inputs.
+            config: Runnable config (with `use_batch_api`, callbacks are not called).
+            return_exceptions: Return errors in the list instead of raising the first.
+            **kwargs: Per-call options, as for `invoke`.
+
+        Returns:
+            One message (or error, with `return_exceptions`) per input, in order.
+        """
+        if not self.use_batch_api or not inputs:
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        job = self.batch_submit(inputs, **kwargs)
+        job.wait(poll_interval=self.batch_poll_interval, timeout=self.batch_timeout)
+        return cast("list[AIMessage]", job.results(return_exceptions=return_exceptions))
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Async twin of `batch`."""
+        if not self.use_batch_api or not inputs:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        job = await self.abatch_submit(inputs, **kwargs)
+        await job.await_completion(
+            poll_interval=self.batch_poll_interval, timeout=self.batch_timeout
+        )
+        return cast("list[AIMessage]", await job.aresults(return_exceptions=return_exceptions))
+
     # ------------------------------------------------------------------ token counting
 
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
-        """Count the prompt tokens of messages (and tools) exactly, with GLM's own tokenizer.
+        """Count the prompt tokens of messages (and tools).
 
-        Sends one request to GLM's token-counting endpoint (`POST {base_url}/tokenizer`),
-        which GLM documents for glm-4.6, glm-4.6v and glm-4.5. Self-hosted servers
-        (vLLM, SGLang) do not offer it; there the call raises `GLMNotFoundError`.
+        Exact, with GLM's own tokenizer (`POST {base_url}/tokenizer`), for the models GLM
+        documents it for: glm-4.6, glm-4.6v and glm-4.5. Repeated counts of the same
+        messages are answered from a bounded per-model cache, so
+        `trim_messages(token_counter=llm)` does not resend what it counted before.
+        Every other model (GLM-4.7, GLM-5.x, self-hosted ones) gets langchain-core's
+        `count_tokens_approximately` (about 4 characters per token), with a one-time
+        `GLMCompatibilityWarning`. A server without the endpoint raises `GLMNotFoundError`.
 
         Args:
             messages: The messages to count.
@@ -400,8 +598,25 @@ class ChatGLM(BaseChatModel):
         Returns:
             The number of prompt tokens.
         """
+        spec = spec_for(self.model_name)
+        if spec is None or not spec.tokenizer:
+            self._warn_once([_approximate_tokens(self.model_name)])
+            glm_tools: list[BaseTool | dict[str, Any]] = [
+                _request.tool_to_glm(tool) for tool in tools or ()
+            ]
+            return count_tokens_approximately(messages, tools=glm_tools or None)
         payload = _request.tokenizer_payload(self.model_name, messages, tools)
-        return _request.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
+        key = _request.body_key(payload)
+        with self._token_lock:
+            if key in self._token_counts:
+                self._token_counts.move_to_end(key)
+                return self._token_counts[key]
+        count = _request.prompt_tokens(self._client({}).post(payload, path=TOKENIZER))
+        with self._token_lock:
+            self._token_counts[key] = count
+            while len(self._token_counts) > _TOKEN_CACHE_SIZE:
+                self._token_counts.popitem(last=False)
+        return count
 
     def get_num_tokens(self, text: str) -> int:
         """Count the tokens of a text sent as one user message (see `get_num_tokens_from_messages`).
@@ -429,7 +644,11 @@ class ChatGLM(BaseChatModel):
         GLM accepts only `tool_choice="auto"`. A forcing choice (`"any"`,
         `"required"`, `True`, a tool name or a dict) is therefore sent as `"auto"`
         together with a system instruction that tells the model to call the tool;
-        a warning says so. `"none"` sends no tools.
+        a `GLMCompatibilityWarning` says so, once per model instance, here at bind
+        time (silence it with
+        `warnings.filterwarnings("ignore", category=GLMCompatibilityWarning)`).
+        `"none"` sends no tools. Tools are checked here: at most 128, names matching
+        `^[A-Za-z0-9_-]{1,64}$`, parameters a JSON-schema object.
 
         Args:
             tools: The tools. GLM built-ins pass through as dicts, e.g.
@@ -442,15 +661,10 @@ class ChatGLM(BaseChatModel):
         Returns:
             A runnable that calls the model with the tools.
         """
-        del strict  # GLM has no strict mode (glm-api §3.1).
+        del strict  # GLM has no strict mode (https://docs.z.ai/api-reference/llm/chat-completion).
         glm_tools = [_request.tool_to_glm(tool) for tool in tools]
-        if _request.forced_tool_name(tool_choice, glm_tools) is not None:
-            warnings.warn(
-                f"GLM accepts only tool_choice='auto'; tool_choice={tool_choice!r} is sent as "
-                "'auto' with a system instruction to call the tool.",
-                _request.GLMCompatibilityWarning,
-                stacklevel=2,
-            )
+        _request.check_tools(glm_tools)
+        self._warn_once([_request.forced_choice_adaptation(tool_choice, glm_tools)])
         if tool_choice is not None and tool_choice is not False:
             kwargs["tool_choice"] = tool_choice
         return super().bind(tools=glm_tools, **kwargs)
@@ -482,6 +696,55 @@ class ChatGLM(BaseChatModel):
         return structured_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
+
+
+_STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
+_PER_CALL_TYPES: dict[str, TypeAdapter[Any]] = {
+    "model": TypeAdapter(str, config=_STRICT),
+    "model_kwargs": TypeAdapter(dict[str, Any], config=_STRICT),
+    **{
+        name: TypeAdapter(Any if annotation is None else annotation, config=_STRICT)
+        for name, annotation in ((n, ChatGLM.model_fields[n].annotation) for n in _BODY_FIELDS)
+        if name != "thinking"
+    },
+}
+"""Per-call body values are validated strictly by the field's own type: `"10"` is no
+`max_tokens` and `"false"` no `do_sample` (pydantic would coerce them at construction)."""
+
+
+def _checked(key: str, value: Any) -> Any:
+    """A per-call value, validated by its field's type; a ValueError names what is expected."""
+    if key == "thinking":
+        _request.parse_thinking(value)
+        return value
+    adapter = _PER_CALL_TYPES[key]
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        annotation = ChatGLM.model_fields[key].annotation if key in _BODY_FIELDS else adapter
+        msg = f"{key}={value!r} is not valid for ChatGLM.{key} ({annotation}); nothing was sent."
+        raise ValueError(msg) from None
+
+
+def _reject_model_settings(kwargs: Mapping[str, Any]) -> None:
+    """Per-call `api_key`, `base_url`, `jwt_auth` and clients are errors: set them on the model."""
+    misplaced = sorted(key for key in _MODEL_ONLY if key in kwargs)
+    if misplaced:
+        name = misplaced[0]
+        msg = (
+            f"{name} cannot be set per call; set it on the model: ChatGLM({name}=...). "
+            "Per call, only request fields, timeout, max_retries and default_headers change."
+        )
+        raise ValueError(msg)
+
+
+def _approximate_tokens(model: str) -> _request.Adaptation:
+    """The one-time notice that a model's token count is approximated."""
+    message = (
+        f"GLM's /tokenizer counts only glm-4.6, glm-4.6v and glm-4.5; token counts for "
+        f"{model!r} are approximated with langchain-core's count_tokens_approximately."
+    )
+    return _request.Adaptation(f"tokens:{model}", message)
 
 
 __all__ = ["DEFAULT_BASE_URL", "ChatGLM"]

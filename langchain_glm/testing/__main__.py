@@ -1,6 +1,6 @@
-"""Run the GLM test server standalone: ``python -m langchain_glm.testing --port 8000``.
+"""Run the GLM test server standalone: ``python -m langchain_glm.testing [--auto] [--port N]``.
 
-For notebooks and demos. Serves the deterministic default reply until Ctrl-C. Loopback only.
+For notebooks and demos: serves until Ctrl-C, on loopback only.
 """
 
 from __future__ import annotations
@@ -11,15 +11,11 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from langchain_glm.testing._auto import auto_reply
 from langchain_glm.testing._server import LOOPBACK_HOSTS, GLMServer
 
 
 def _parser() -> argparse.ArgumentParser:
-    """Build the command-line parser.
-
-    Returns:
-        The parser.
-    """
     parser = argparse.ArgumentParser(
         prog="python -m langchain_glm.testing",
         description="Local GLM-compatible test server (loopback only, never for production).",
@@ -27,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one")
     parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1, localhost or ::1")
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any)")
+    parser.add_argument(
+        "--auto",
+        action="store_true",
+        help="answer like a cooperative model (call tools, JSON mode) instead of echoing",
+    )
     return parser
 
 
@@ -37,17 +38,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Command-line arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status.
+        The exit status: 0, or 2 when the address cannot be used.
     """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.host not in LOOPBACK_HOSTS:
         parser.error(f"refusing to listen on {args.host!r}: this test server is loopback only")
-    with GLMServer(port=args.port, host=args.host, api_key=args.api_key) as server:
-        print(f"GLM test server listening on {server.base_url}", flush=True)
-        print("Test tool only, not for production. Press Ctrl-C to stop.", file=sys.stderr)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    server = GLMServer(port=args.port, host=args.host, api_key=args.api_key)
+    if args.auto:
+        server.script(auto_reply)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"GLM test server listening on {server.base_url}", flush=True)
+    print("Test tool only, not for production. Press Ctrl-C to stop.", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+    server.stop()
     return 0
 
 

@@ -1,21 +1,17 @@
-"""`auto_reply`: a request-aware script that answers like a cooperative GLM model.
+"""`auto_reply`: a script that answers like a cooperative GLM model, from the request JSON alone.
 
-Use it with `GLMServer.script(auto_reply)` for notebooks, demos and agent tests that need
-plausible answers without scripting each turn; it also drives LangChain's standard
-integration tests offline.
+Use it with ``server.script(auto_reply)`` (or ``python -m langchain_glm.testing --auto``) for
+notebooks, demos and agent tests that need plausible answers without scripting each turn.
+It reads only the request body, never the client's own prompt wording:
 
-What it does with a request, in order:
+- the last message is a tool result: answer in text, quoting it;
+- function tools are bound: call one (the first the user's message names, else the first),
+  with arguments built from its JSON schema and the user's words (quoted strings, numbers);
+- ``response_format`` is ``json_object``: answer with a JSON object that fills the last JSON
+  schema found in the messages, or ``{"answer": <user text>}`` when there is none;
+- otherwise: answer in text, cut at the ``stop`` word when one is given.
 
-- last message is a tool result: answer in text, quoting the result;
-- function tools are bound: call one tool (the one named by a `tool_choice` steering
-  instruction, else one the user mentions, else the first), with arguments built from
-  its JSON schema and the user's words (quoted strings, then numbers, in order);
-- `response_format` is `json_object`: answer with a JSON object built from the schema
-  described in the system instruction;
-- otherwise: answer in text, cut at the `stop` word when one is given.
-
-Every reply echoes the requested model (the server's default), carries reasoning
-unless thinking is disabled, and reports usage including reasoning and cached tokens.
+Reasoning follows ``reasoning_effort``; usage reports reasoning and cached tokens.
 """
 
 from __future__ import annotations
@@ -24,39 +20,38 @@ import json
 import re
 from typing import Any
 
-from langchain_glm._structured import SCHEMA_MARKER
-from langchain_glm.testing import RecordedRequest, Reply
+from langchain_glm.testing._replies import RecordedRequest, Reply, last_user_text, reasoning_for
 
 _QUOTED = re.compile("(?<!\\w)'([^']+)'(?!\\w)|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_NAMED_TOOL = re.compile(r"calling the tool `([^`]+)`")
 
 
 def auto_reply(request: RecordedRequest) -> Reply:
-    """Decide the reply to one chat-completions request.
+    """Decide the reply to one chat-completions request from its JSON body.
 
     Args:
-        request: The recorded request (validated by the server).
+        request: The recorded request (validated by the service).
 
     Returns:
-        The reply.
+        A tool call, a JSON object, or a text answer (see the module docstring).
     """
     body: dict[str, Any] = request.json
     messages: list[dict[str, Any]] = body["messages"]
-    said = _user_text(messages)
-    reasoning = f"The user said: {said}. I will answer."
+    said = last_user_text(body)
+    reasoning = reasoning_for(body, said)
     usage = {"reasoning_tokens": len(reasoning) // 4, "cached_tokens": 2}
     if messages[-1].get("role") == "tool":
         text = f"The tool says: {messages[-1].get('content')}"
         return Reply(text=text, reasoning=reasoning, usage=usage)
     tools = [t["function"] for t in body.get("tools") or [] if t.get("type") == "function"]
     if tools:
-        tool = _pick_tool(tools, messages, said)
-        args = Synth(said).value(tool.get("parameters") or {})
-        call = {"name": tool["name"], "arguments": args}
+        tool = next((t for t in tools if t["name"] in said), tools[0])
+        call = {"name": tool["name"], "arguments": Synth(said).value(tool.get("parameters") or {})}
         return Reply(reasoning=reasoning, tool_calls=[call], usage=usage)
     if (body.get("response_format") or {}).get("type") == "json_object":
-        obj = _json_answer(messages, said)
+        schema = _schema_in(messages)
+        value = Synth(said).value(schema) if schema else None
+        obj = value if isinstance(value, dict) else {"answer": said}
         return Reply(text=json.dumps(obj, ensure_ascii=False), reasoning=reasoning, usage=usage)
     text = f"Hi there! Here is my answer to you: {said}"
     stop = body.get("stop")
@@ -66,57 +61,35 @@ def auto_reply(request: RecordedRequest) -> Reply:
     return Reply(text=text, reasoning=reasoning, usage=usage)
 
 
-def _user_text(messages: list[dict[str, Any]]) -> str:
-    """Text of the last user message."""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return str(content or "")
-    return ""
-
-
-def _system_text(messages: list[dict[str, Any]]) -> str:
-    """All system instructions, joined."""
-    return "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
-
-
-def _pick_tool(
-    tools: list[dict[str, Any]], messages: list[dict[str, Any]], said: str
-) -> dict[str, Any]:
-    """The tool named by a steering instruction, else one the user names, else the first."""
-    by_name = {t["name"]: t for t in tools}
-    named = _NAMED_TOOL.search(_system_text(messages))
-    if named and named.group(1) in by_name:
-        return by_name[named.group(1)]
-    mentioned = [t for t in tools if t["name"] in said]
-    return mentioned[0] if mentioned else tools[0]
-
-
-def _json_answer(messages: list[dict[str, Any]], said: str) -> dict[str, Any]:
-    """A JSON object following the schema given in the JSON-mode instruction."""
-    system = _system_text(messages)
-    start = system.find(SCHEMA_MARKER)
-    if start < 0:
-        return {"answer": said}
-    schema, _ = json.JSONDecoder().raw_decode(system, start + len(SCHEMA_MARKER))
-    value = Synth(said).value(schema)
-    return value if isinstance(value, dict) else {"answer": value}
+def _schema_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last JSON object in any message text that looks like an object schema."""
+    found = None
+    decoder = json.JSONDecoder()
+    for message in messages:
+        text = message.get("content")
+        start = text.find("{") if isinstance(text, str) else -1
+        while isinstance(text, str) and start >= 0:
+            try:
+                value, end = decoder.raw_decode(text, start)
+            except ValueError:
+                value, end = None, start + 1
+            if isinstance(value, dict) and isinstance(value.get("properties"), dict):
+                found = value
+            start = text.find("{", end)
+    return found
 
 
 class Synth:
     """Builds a value for a JSON schema from the words of a user message."""
 
     def __init__(self, said: str) -> None:
-        quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(said)]
         self._said = said or "ok"
-        self._strings = quoted
+        self._strings = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(said)]
         self._numbers = [float(n) for n in _NUMBER.findall(said)]
         self._root: dict[str, Any] = {}
 
     def value(self, schema: dict[str, Any]) -> Any:
-        """A value for a whole schema (its `$defs` are resolved against it).
+        """A value for a whole schema (its ``$defs`` are resolved against it).
 
         Args:
             schema: JSON schema.

@@ -1,7 +1,9 @@
 """Request checks the real service makes, as pure functions returning an `ErrorReply` or ``None``.
 
-Order matches the service: authentication first, then the body. Each body check looks at one
-field, so the first failing field decides the error (glm-api.md §3, §6, §10).
+Authentication first, then the body; the first failing field decides the error. Limits per
+model come from the one capability table, `langchain_glm._models`, which the client's own
+pre-send checks read too. Error bodies are GLM's where they were captured
+(https://docs.z.ai/api-reference/api-code); the media-input message is ours.
 """
 
 from __future__ import annotations
@@ -13,92 +15,62 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
+from langchain_glm._models import ModelSpec, spec_for
 from langchain_glm.testing._replies import ErrorReply
+from langchain_glm.testing._wire import tokens
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 _ILLEGAL = "The messages parameter is illegal. Please check the documentation."
+_ALWAYS_THINKS = (
+    "This model always engages in thinking and cannot be disabled; please use low, high, or max"
+)
+_MEDIA = {"image_url": "image", "video_url": "video", "file": "file"}
+_ANY_MODEL = ModelSpec("", None, None, inputs=None, max_stop=None)
 
 
 def _bad(code: str, message: str | None = None, status: int = 400) -> ErrorReply:
-    """Shorthand for a validation error.
-
-    Args:
-        code: Business code.
-        message: Message (``None``: the service's message for the code).
-        status: HTTP status.
-
-    Returns:
-        The error reply.
-    """
     return ErrorReply(status=status, code=code, message=message)
 
 
 def _first(errors: Iterable[ErrorReply | None]) -> ErrorReply | None:
-    """Return the first error of a lazy sequence of checks.
-
-    Args:
-        errors: Check results, evaluated in order until one fails.
-
-    Returns:
-        The first error, or ``None`` when every check passed.
-    """
     return next((error for error in errors if error is not None), None)
 
 
 def _b64(part: str) -> bytes:
-    """Decode unpadded base64url.
-
-    Args:
-        part: The encoded text.
-
-    Returns:
-        The decoded bytes.
-    """
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def _jwt_error(token: str, api_key: str) -> str | None:
-    """Check a GLM JWT (HS256, millisecond ``exp``) signed with an ``id.secret`` key (§2.2).
-
-    Args:
-        token: The bearer token.
-        api_key: The key the server requires, ``id.secret``.
-
-    Returns:
-        ``None`` when valid, ``"1003"`` when expired, ``"1002"`` otherwise.
-    """
+    """``None`` for a valid GLM JWT (HS256, ms ``exp``) of an ``id.secret`` key, else a code."""
     key_id, _, secret = api_key.partition(".")
     parts = token.split(".")
     if not secret or len(parts) != 3:
         return "1002"
-    signed = f"{parts[0]}.{parts[1]}".encode()
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256)
     try:
-        good = hmac.compare_digest(expected, _b64(parts[2]))
+        good = hmac.compare_digest(expected.digest(), _b64(parts[2]))
         claims = json.loads(_b64(parts[1]))
     except (ValueError, binascii.Error):
         return "1002"
     if not good or not isinstance(claims, dict) or claims.get("api_key") != key_id:
         return "1002"
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or exp < time.time() * 1000:
-        return "1003"
-    return None
+    return "1003" if not isinstance(exp, (int, float)) or exp < time.time() * 1000 else None
 
 
 def check_auth(headers: Mapping[str, str], api_key: str | None) -> ErrorReply | None:
-    """Check the ``Authorization`` header.
+    """Check ``Authorization``: 401 with 1001 (no token), 1002 (wrong) or 1003 (expired JWT).
 
     Args:
         headers: Request headers, lower-case names.
         api_key: The one key to accept, or ``None`` to accept any non-empty token.
 
     Returns:
-        401 with code 1001 (no token), 1002 (wrong token) or 1003 (expired JWT), else ``None``.
+        The error reply, or ``None``.
     """
     raw = headers.get("authorization", "").strip()
     scheme, _, rest = raw.partition(" ")
@@ -111,143 +83,110 @@ def check_auth(headers: Mapping[str, str], api_key: str | None) -> ErrorReply | 
     return None if code is None else _bad(code, status=401)
 
 
-def _part_error(i: int, j: int, part: Any) -> ErrorReply | None:
-    """Check one content part of message ``i``: text parts must have non-empty text.
+def _part_errors(i: int, parts: list[Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
+    """Each content part: a typed object, non-empty text, a media kind the model takes."""
+    for j, part in enumerate(parts):
+        where = f"messages[{i}].content[{j}]"
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            yield _bad("1214", f"{where}: invalid content part")
+        elif part["type"] == "text" and not (isinstance(part.get("text"), str) and part["text"]):
+            yield _bad("1214", f"{where}.text: cannot be empty")
+        kind = _MEDIA.get(part.get("type", "")) if isinstance(part, dict) else None
+        if kind and spec.inputs is not None and kind not in spec.inputs:
+            yield _bad("1210", f"{where}: model {spec.name} does not accept {kind} input")
+
+
+def _message_errors(messages: list[Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
+    """Each message: a known role, tool messages name their call, parts are valid."""
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            yield _bad("1214", _ILLEGAL)
+            continue
+        if message["role"] == "tool" and not message.get("tool_call_id"):
+            yield _bad("1214", f"messages[{i}].tool_call_id: cannot be empty")
+        content = message.get("content")
+        yield from _part_errors(i, content if isinstance(content, list) else [], spec)
+
+
+def _tool_errors(tools: Any) -> Iterator[ErrorReply | None]:
+    """At most 128 tools; function names match ``^[a-zA-Z0-9_-]{1,64}$`` (400/1214)."""
+    if tools is None:
+        return
+    if not isinstance(tools, list) or len(tools) > 128:
+        yield _bad("1214", "tools: must be a list of at most 128 tools")
+        return
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            yield _bad("1214", f"tools[{i}]: invalid tool")
+            continue
+        function = tool.get("function") if tool["type"] == "function" else {"name": "ok"}
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not _NAME.match(name):
+            yield _bad("1214", f"tools[{i}].function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$")
+
+
+def _outside(value: Any, low: float, high: float) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value is not None and not (number and low <= value <= high)
+
+
+def _option_errors(body: dict[str, Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
+    """Single fields, against the model's limits in the capability table."""
+    stop = body.get("stop")
+    words = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    if spec.max_stop is not None and len(words) > spec.max_stop:
+        plural = "word is" if spec.max_stop == 1 else "words are"
+        yield _bad("1210", f"stop: at most {spec.max_stop} stop {plural} supported")
+    if body.get("tool_choice") not in (None, "auto"):
+        yield _bad("1210", "Tool choice must be auto")
+    for name, (low, high) in (("temperature", spec.temperature), ("top_p", spec.top_p)):
+        if _outside(body.get(name), low, high):
+            yield _bad("1214", f"{name}: must be between {low:g} and {high:g}")
+    limit = spec.max_output or 131072
+    if _outside(body.get("max_tokens"), 1, limit):
+        yield _bad("1210", f"max_tokens参数非法：限制数值范围[1,{limit}]")  # noqa: RUF001 - GLM's text
+    yield from _thinking_errors(body, spec)
+
+
+def _thinking_errors(body: dict[str, Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
+    """``thinking.type`` is enabled/disabled; always-thinking models refuse ``disabled``."""
+    thinking = body.get("thinking")
+    if thinking is not None:
+        kind = thinking.get("type") if isinstance(thinking, dict) else None
+        if kind not in ("enabled", "disabled"):
+            yield _bad("1214", "thinking.type: must be enabled or disabled")
+        elif kind == "disabled" and spec.thinking == "always":
+            yield _bad("1210", _ALWAYS_THINKS)
+    effort = body.get("reasoning_effort")
+    if effort is not None and spec.efforts and effort not in spec.efforts:
+        yield _bad("1210", _ALWAYS_THINKS)
+
+
+def check_body(body: Any, models: Collection[str]) -> ErrorReply | None:
+    """Check a chat-completions (or tokenizer) request body.
 
     Args:
-        i: Index of the message.
-        j: Index of the part.
-        part: The content part.
+        body: The parsed JSON body (``None`` when it was not JSON).
+        models: Lower-case model ids the service knows.
 
     Returns:
-        The error reply, or ``None``.
+        The first failing check's error (model, messages, tools, options, context window),
+        or ``None`` when the body is acceptable.
     """
-    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-        return _bad("1214", f"messages[{i}].content[{j}]: invalid content part")
-    if part["type"] == "text" and not (isinstance(part.get("text"), str) and part["text"]):
-        return _bad("1214", f"messages[{i}].content[{j}].text: cannot be empty")
-    return None
-
-
-def _message_error(i: int, message: Any) -> ErrorReply | None:
-    """Check one message: known role, tool messages name their call, parts are valid.
-
-    Args:
-        i: Index of the message.
-        message: The message.
-
-    Returns:
-        The error reply, or ``None``.
-    """
-    if not isinstance(message, dict) or message.get("role") not in _ROLES:
-        return _bad("1214", _ILLEGAL)
-    if message["role"] == "tool" and not message.get("tool_call_id"):
-        return _bad("1214", f"messages[{i}].tool_call_id: cannot be empty")
-    content = message.get("content")
-    parts = content if isinstance(content, list) else []
-    return _first(_part_error(i, j, part) for j, part in enumerate(parts))
-
-
-def _check_messages(body: dict[str, Any]) -> ErrorReply | None:
-    """Messages must be a non-empty list of valid messages (400/1214).
-
-    Args:
-        body: The parsed request body.
-
-    Returns:
-        The error reply, or ``None`` when the field is fine.
-    """
+    if not isinstance(body, dict):
+        return _bad("1210")
+    model = body.get("model")
+    if not isinstance(model, str) or model.lower() not in models:
+        return _bad("1211")
+    spec = spec_for(model) or _ANY_MODEL
     messages = body.get("messages")
     if not messages:
         return _bad("1214", "messages: input cannot be empty")
     if not isinstance(messages, list):
         return _bad("1214", _ILLEGAL)
-    return _first(_message_error(i, message) for i, message in enumerate(messages))
-
-
-def _check_tools(body: dict[str, Any]) -> ErrorReply | None:
-    """At most 128 tools; function names match ``^[a-zA-Z0-9_-]{1,64}$`` (400/1214).
-
-    Args:
-        body: The parsed request body.
-
-    Returns:
-        The error reply, or ``None`` when the field is fine.
-    """
-    tools = body.get("tools")
-    if tools is None:
-        return None
-    if not isinstance(tools, list) or len(tools) > 128:
-        return _bad("1214", "tools: must be a list of at most 128 tools")
-    for i, tool in enumerate(tools):
-        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
-            return _bad("1214", f"tools[{i}]: invalid tool")
-        function = tool.get("function") if tool["type"] == "function" else {"name": "ok"}
-        name = function.get("name") if isinstance(function, dict) else None
-        if not isinstance(name, str) or not _NAME.match(name):
-            return _bad("1214", f"tools[{i}].function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$")
-    return None
-
-
-def _in_range(low: float, high: float) -> Callable[[Any], bool]:
-    """Build a rule accepting a missing value or a number in ``[low, high]``.
-
-    Args:
-        low: Smallest accepted value.
-        high: Largest accepted value.
-
-    Returns:
-        The rule.
-    """
-
-    def rule(value: Any) -> bool:
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return value is None or (number and low <= value <= high)
-
-    return rule
-
-
-_FIELD_RULES: tuple[tuple[str, Callable[[Any], bool], str, str], ...] = (
-    (
-        "stop",
-        lambda v: v is None or isinstance(v, str) or (isinstance(v, list) and len(v) <= 1),
-        "1210",
-        "stop: at most 1 stop word is supported",
-    ),
-    ("tool_choice", lambda v: v in (None, "auto"), "1210", "Tool choice must be auto"),
-    ("temperature", _in_range(0.0, 1.0), "1214", "temperature: must be between 0 and 1"),
-    ("top_p", _in_range(0.01, 1.0), "1214", "top_p: must be between 0.01 and 1"),
-    ("max_tokens", _in_range(1, 131072), "1214", "max_tokens: must be between 1 and 131072"),
-    (
-        "thinking",
-        lambda v: v is None or (isinstance(v, dict) and v.get("type") in ("enabled", "disabled")),
-        "1214",
-        "thinking.type: must be enabled or disabled",
-    ),
-)
-"""Single-field rules: (field, accepts the value, code, message), checked in order."""
-
-
-def check_body(body: Any, models: Collection[str]) -> ErrorReply | None:
-    """Check a chat-completions request body.
-
-    Args:
-        body: The parsed JSON body (``None`` when it was not JSON).
-        models: Model ids the server knows.
-
-    Returns:
-        The first failing check's 400 error reply (model, messages, tools, then single
-        fields), or ``None`` when the body is acceptable.
-    """
-    if not isinstance(body, dict):
-        return _bad("1210")
-    model = body.get("model")
-    if not isinstance(model, str) or model not in models:
-        return _bad("1211")
-    error = _check_messages(body) or _check_tools(body)
-    if error:
-        return error
-    for name, accepts, code, message in _FIELD_RULES:
-        if not accepts(body.get(name)):
-            return _bad(code, message)
-    return None
+    error = _first(_message_errors(messages, spec))
+    error = error or _first(_tool_errors(body.get("tools"))) or _first(_option_errors(body, spec))
+    prompt = tokens(len(json.dumps(messages, ensure_ascii=False)))
+    if error is None and spec.context_window is not None and prompt > spec.context_window:
+        return _bad("1261")
+    return error

@@ -71,7 +71,8 @@ def test_raw_http_framing(glm_server: GLMServer) -> None:
             len(plain) - 9,
             plain[9:],
         )
-        head2 = b"POST /v1/chat/completions HTTP/1.1\r\nAuthorization: k\r\nConnection: close\r\n"
+        head2 = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: k\r\n"
+        head2 += b"Connection: close\r\n"
         second = _exchange(sock, head2 + b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body, b"}")
     headers, _, payload = second.partition(b"\r\n\r\n")
     assert b"Connection: close" in headers
@@ -285,3 +286,48 @@ def test_command_line_refuses_public_hosts() -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
     assert done.returncode == 2
     assert "loopback only" in done.stderr
+
+
+def test_command_line_auto_mode_calls_tools() -> None:
+    command = [sys.executable, "-m", "langchain_glm.testing", "--auto", "--port", "0"]
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        base = process.stdout.readline().split()[-1]
+        tool = {
+            "type": "function",
+            "function": {
+                "name": "add",
+                "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}},
+            },
+        }
+        with client() as http:
+            called = http.post(
+                base + "/chat/completions", json=chat("add 3", tools=[tool]), headers=AUTH
+            ).json()["choices"][0]["message"]["tool_calls"][0]["function"]
+            json_mode = http.post(
+                base + "/chat/completions",
+                json=chat("x", response_format={"type": "json_object"}),
+                headers=AUTH,
+            ).json()["choices"][0]["message"]["content"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    assert (called["name"], json.loads(called["arguments"])) == ("add", {"a": 3})
+    assert json.loads(json_mode) == {"answer": "x"}
+
+
+def test_command_line_port_in_use_is_one_line(glm_server: GLMServer) -> None:
+    command = [sys.executable, "-m", "langchain_glm.testing", "--port", str(glm_server.port)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: cannot listen on 127.0.0.1:{glm_server.port}: ")
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_command_line_help() -> None:
+    command = [sys.executable, "-m", "langchain_glm.testing", "--help"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    assert "--auto" in done.stdout
+    assert "--port" in done.stdout

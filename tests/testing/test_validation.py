@@ -52,7 +52,7 @@ BODY_CASES = [
         _error("1210", "Tool choice must be auto"),
     ),
     ({"temperature": 1.5}, 400, _error("1214", "temperature: must be between 0 and 1")),
-    ({"max_tokens": 0}, 400, _error("1214", "max_tokens: must be between 1 and 131072")),
+    ({"max_tokens": 0}, 400, _error("1210", "max_tokens参数非法：限制数值范围[1,131072]")),  # noqa: RUF001
     (
         {"thinking": {"type": "auto"}},
         400,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import warnings
 from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
 import httpx
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
 from langchain_core.messages import (
     AIMessage,
@@ -20,7 +22,13 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_glm import ChatGLM, GLMAuthenticationError, GLMQuotaExceededError, GLMRateLimitError
+from langchain_glm import (
+    ChatGLM,
+    GLMAuthenticationError,
+    GLMCompatibilityWarning,
+    GLMQuotaExceededError,
+    GLMRateLimitError,
+)
 
 SECRET = "sk-very-secret-123.abc"
 
@@ -216,7 +224,7 @@ def test_fields_and_per_call_overrides_reach_the_body(mode: Mode) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_bad_input_fails_before_any_request(mode: Mode) -> None:
     server = Server()
-    with pytest.raises(ValueError, match="single stop sequence"):
+    with pytest.raises(ValueError, match="at most 1 stop sequence"):
         invoke(server.model(), mode, "x", stop=["a", "b"])
     with pytest.raises(ValueError, match="temperature"):
         invoke(server.model(), mode, "x", temperature=2)
@@ -432,3 +440,206 @@ def test_model_name_falls_back_to_the_requested_model(mode: Mode) -> None:
     assert invoke(llm, mode, "x").response_metadata["model_name"] == "glm-4.5-air"
     streamed = reduce(lambda a, b: a + b, stream(llm, mode, "x"))
     assert streamed.response_metadata["model_name"] == "glm-4.5-air"
+
+
+# ----------------------------------------------------------------- per-call settings (issue 8)
+
+
+@pytest.mark.parametrize(
+    ("thinking", "sent"),
+    [
+        ({"type": "disabled"}, {"type": "disabled"}),
+        (False, {"type": "disabled"}),
+        (
+            {"type": "enabled", "clear_thinking": False},
+            {"type": "enabled", "clear_thinking": False},
+        ),
+        (True, {"type": "enabled"}),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_per_call_thinking_is_sent_as_asked(mode: Mode, thinking: Any, sent: Any) -> None:
+    server = Server()
+    invoke(server.model(thinking=True), mode, "x", thinking=thinking)
+    invoke(server.model().bind(thinking=thinking), mode, "x")
+    assert [b["thinking"] for b in server.bodies] == [sent, sent]
+
+
+@pytest.mark.parametrize(
+    "thinking", ["disabled", 0, 1, "false", {"type": "auto"}, {"type": "enabled", "x": 1}]
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_bad_thinking_value_fails_before_sending(mode: Mode, thinking: Any) -> None:
+    server = Server()
+    with pytest.raises(ValueError, match="not a thinking setting"):
+        invoke(server.model(), mode, "x", thinking=thinking)
+    with pytest.raises(ValueError, match="not a thinking setting"):
+        invoke(server.model().bind(thinking=thinking), mode, "x")
+    with pytest.raises(ValueError, match="not a thinking setting"):
+        server.model(thinking=thinking)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("temperature", "hot"),
+        ("max_tokens", "10"),
+        ("max_tokens", 10.0),
+        ("do_sample", "false"),
+        ("top_p", True),
+        ("reasoning_effort", "MAX"),
+        ("clear_thinking", 0),
+        ("model", 46),
+        ("model_kwargs", ["x"]),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_wrong_per_call_type_is_a_value_error(mode: Mode, key: str, value: Any) -> None:
+    server = Server()
+    with pytest.raises(ValueError, match=f"{key}=") as info:
+        invoke(server.model(), mode, "x", **{key: value})
+    assert not isinstance(info.value, TypeError)
+    assert server.requests == []
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "weather",
+        "description": "Weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+class _Recorder(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.starts: list[dict[str, Any]] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.starts.append(kwargs)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("api_key", SECRET), ("base_url", "http://x"), ("jwt_auth", True)]
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_model_settings_per_call_are_refused_before_callbacks(
+    mode: Mode, key: str, value: Any
+) -> None:
+    server = Server()
+    recorder = _Recorder()
+    with pytest.raises(ValueError, match=rf"set it on the model: ChatGLM\({key}=\.\.\.\)"):
+        invoke(server.model(), mode, "x", config={"callbacks": [recorder]}, **{key: value})
+    assert recorder.starts == []
+    assert server.requests == []
+
+
+def test_per_call_values_land_in_invocation_params_but_no_key() -> None:
+    server = Server()
+    recorder = _Recorder()
+    llm = server.model(model="glm-5.3")
+    llm.invoke("x", config={"callbacks": [recorder]}, reasoning_effort="high")
+    params = recorder.starts[0]["invocation_params"]
+    assert params["reasoning_effort"] == "high"
+    assert SECRET not in json.dumps(params, default=str)
+
+
+def test_the_forcing_warning_comes_once_per_model_at_bind_time() -> None:
+    server = Server()
+    llm = server.model()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bound = llm.bind_tools([WEATHER], tool_choice="any")
+        llm.bind_tools([WEATHER], tool_choice="weather")
+    assert [w.category for w in caught] == [GLMCompatibilityWarning]
+    assert "only tool_choice='auto'" in str(caught[0].message)
+    bound.invoke("x")  # no warning on the call (filterwarnings=error would fail it)
+    bound.invoke("x")
+    with pytest.warns(GLMCompatibilityWarning):
+        server.model().bind_tools([WEATHER], tool_choice=True)
+    assert "calling the tool `weather`" in server.bodies[0]["messages"][0]["content"]
+
+
+def _tool(name: str, parameters: Any = None) -> dict[str, Any]:
+    function = {
+        "name": name,
+        "parameters": {"type": "object"} if parameters is None else parameters,
+    }
+    return {"type": "function", "function": function}
+
+
+@pytest.mark.parametrize(
+    ("tools", "fragment"),
+    [
+        ([_tool(f"t{i}") for i in range(129)], "at most 128 tools; got 129"),
+        ([_tool("has space")], "must match"),
+        ([_tool("x" * 65)], "must match"),
+        ([_tool("ok", {"type": "string"})], "JSON-schema object"),
+        ([_tool("ok", ["x"])], "JSON-schema object"),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_bad_tools_fail_at_bind_and_per_call(mode: Mode, tools: Any, fragment: str) -> None:
+    server = Server()
+    with pytest.raises(ValueError, match=fragment):
+        server.model().bind_tools(tools)
+    with pytest.raises(ValueError, match=fragment):
+        invoke(server.model(), mode, "x", tools=tools)
+    assert server.requests == []
+
+
+def _call(call_id: str) -> AIMessage:
+    return AIMessage(
+        "", tool_calls=[{"name": "weather", "args": {}, "id": call_id, "type": "tool_call"}]
+    )
+
+
+@pytest.mark.parametrize(
+    ("history", "fragment"),
+    [
+        (
+            [HumanMessage("x"), ToolMessage("30 C", tool_call_id="nope")],
+            "answers no earlier tool call",
+        ),
+        ([HumanMessage("x"), _call("c1"), HumanMessage("and?")], r"\['c1'\] from messages\[1\]"),
+        (
+            [
+                HumanMessage("x"),
+                _call("c1"),
+                ToolMessage("1", tool_call_id="c1"),
+                ToolMessage("2", tool_call_id="c2"),
+            ],
+            "'c2' answers no earlier",
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_unmatched_tool_results_fail_before_sending(
+    mode: Mode, history: Any, fragment: str
+) -> None:
+    server = Server()
+    with pytest.raises(ValueError, match=fragment):
+        invoke(server.model(), mode, history)
+    assert server.requests == []
+
+
+def test_an_empty_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="model is empty"):
+        ChatGLM(model=" ", api_key=SECRET)
+    server = Server()
+    with pytest.raises(ValueError, match="a GLM model id is needed"):
+        server.model().invoke("x", model="")
+    assert server.requests == []
+
+
+def test_reasoning_effort_and_model_kwargs_identify_the_model() -> None:
+    base = ChatGLM(model="glm-5.3", api_key=SECRET)
+    assert (
+        base._identifying_params
+        != ChatGLM(model="glm-5.3", reasoning_effort="low")._identifying_params
+    )
+    kwargs = ChatGLM(model="glm-5.3", model_kwargs={"user_id": "u-123456"})
+    assert kwargs._identifying_params["user_id"] == "u-123456"
+    assert base._identifying_params != kwargs._identifying_params

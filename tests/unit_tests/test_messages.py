@@ -99,7 +99,7 @@ CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "
                     {"type": "image_url", "image_url": {"url": "BBBB"}},
                     {"type": "video_url", "video_url": {"url": "https://example.com/clip.mp4"}},
                     {"type": "video_url", "video_url": {"url": "https://example.com/b.mp4"}},
-                    {"type": "file_url", "file_url": {"url": "https://example.com/doc.pdf"}},
+                    {"type": "file", "file": {"file_url": "https://example.com/doc.pdf"}},
                     {"type": "file_url", "file_url": {"url": "https://example.com/c.pdf"}},
                 ],
             },
@@ -354,3 +354,55 @@ def test_empty_arguments_cut_off_by_length_are_invalid() -> None:
     assert calls == []
     assert invalid[0]["error"] is not None
     assert "cut off" in invalid[0]["error"]
+
+
+FILE_BLOCKS = [
+    (
+        {"type": "file", "url": "https://x/a.pdf", "filename": "a.pdf"},
+        {"file_url": "https://x/a.pdf", "filename": "a.pdf"},
+    ),
+    (
+        {"type": "file", "base64": "JVBER", "mime_type": "application/pdf"},
+        {"file_data": "data:application/pdf;base64,JVBER"},
+    ),
+    ({"type": "file", "file_id": "file-123", "extras": {"filename": "b.pdf"}}, None),
+    (
+        {"type": "file", "source_type": "base64", "data": "QUJD", "mime_type": "text/plain"},
+        {"file_data": "data:text/plain;base64,QUJD"},
+    ),
+    (
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JV", "filename": "c"}},
+        {"file_data": "data:application/pdf;base64,JV", "filename": "c"},
+    ),
+    ({"type": "file", "file": {"file_id": "file-9"}}, {"file_id": "file-9"}),
+]
+
+
+@pytest.mark.parametrize(("block", "expected"), FILE_BLOCKS)
+def test_file_blocks_become_glm_file_parts(block: dict[str, Any], expected: Any) -> None:
+    expected = expected or {"file_id": "file-123", "filename": "b.pdf"}
+    sent = _request.message_to_glm(HumanMessage(content=[{"type": "text", "text": "t"}, block]))
+    assert sent["content"][1] == {"type": "file", "file": expected}
+
+
+def test_legacy_models_get_file_url_parts_by_url_only() -> None:
+    by_url = HumanMessage(content=[{"type": "file", "url": "https://x/a.pdf"}])
+    assert _request.message_to_glm(by_url, legacy_files=True)["content"] == [
+        {"type": "file_url", "file_url": {"url": "https://x/a.pdf"}}
+    ]
+    inline = HumanMessage(content=[{"type": "file", "base64": "JV", "mime_type": "a/b"}])
+    with pytest.raises(MessageConversionError, match="by URL only"):
+        _request.message_to_glm(inline, legacy_files=True)
+
+
+@pytest.mark.parametrize(
+    ("block", "fragment"),
+    [
+        ({"type": "file", "base64": "JV"}, "mime_type"),
+        ({"type": "file"}, "file_id, file_url or file_data"),
+        ({"type": "file", "file": {"bogus": 1}}, "file_id, file_url or file_data"),
+    ],
+)
+def test_bad_file_blocks_are_clear_errors(block: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(MessageConversionError, match=fragment):
+        _request.message_to_glm(HumanMessage(content=[block]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from langchain_glm._models import ALL_EFFORTS, MODELS, spec_for
+from langchain_glm._models import ALL_EFFORTS, MODELS, markdown_table, spec_for
 from langchain_glm.data._profiles import PROFILES
 
 NAMED = [
@@ -57,8 +59,8 @@ def test_only_the_documented_models_have_a_tokenizer() -> None:
 
 
 def test_flash_53_takes_files_and_the_text_models_do_not() -> None:
-    assert MODELS["glm-5.3-flash"].inputs == {"text", "image", "video", "file"}
-    assert MODELS["glm-5.3"].inputs == {"text"}
+    assert MODELS["glm-5.3-flash"].inputs == frozenset({"text", "image", "video", "file"})
+    assert MODELS["glm-5.3"].inputs == frozenset({"text"})
     assert PROFILES["glm-5.3-flash"]["pdf_inputs"] is True
     assert PROFILES["glm-5.3"]["image_inputs"] is False
 
@@ -81,3 +83,19 @@ def test_a_later_glm5_is_always_thinking_without_other_limits(name: str) -> None
 @pytest.mark.parametrize("name", ["glm-5.2x", "my-finetune", "glm-6", "gpt-4o", ""])
 def test_unknown_models_have_no_spec(name: str) -> None:
     assert spec_for(name) is None
+
+
+def test_the_readme_model_table_is_generated_from_the_table() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    begin, end = "<!-- models:begin -->\n", "\n<!-- models:end -->"
+    section = readme[readme.index(begin) + len(begin) : readme.index(end)]
+    assert section == markdown_table(), "README model table drifted: paste markdown_table()"
+
+
+def test_the_rendered_table_has_one_row_per_model() -> None:
+    rows = markdown_table().splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{name}`" for name in MODELS]
+    assert (
+        "| `glm-5.3` | 1M | 128K | always on | effort `low` (warns) | `low`, `high`, `max` |"
+        in (markdown_table())
+    )

@@ -10,6 +10,11 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from langchain_glm import _request
+from langchain_glm._models import spec_for
+
+
+def build_payload(messages: Any, params: dict[str, Any]) -> dict[str, Any]:
+    return _request.build_request(messages, params).body
 
 
 @pytest.mark.parametrize(
@@ -20,9 +25,13 @@ def test_normalize_stop(stop: Any, expected: list[str] | None) -> None:
     assert _request.normalize_stop(stop) == expected
 
 
-def test_more_than_one_stop_word_is_rejected() -> None:
-    with pytest.raises(ValueError, match="single stop sequence"):
-        _request.normalize_stop(["a", "b"])
+def test_more_stop_words_than_the_model_takes_are_rejected() -> None:
+    with pytest.raises(ValueError, match=r"glm-4\.6 accepts at most 1 stop"):
+        _request.stop_words(["a", "b"], spec_for("glm-4.6"))
+    assert _request.stop_words(["a", "b", "c", "d"], spec_for("glm-5.3")) == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match=r"glm-5\.3 accepts at most 4 stop"):
+        _request.stop_words(list("abcde"), spec_for("glm-5.3"))
+    assert _request.stop_words(list("abcdefgh"), None) == list("abcdefgh")
 
 
 @pytest.mark.parametrize(
@@ -44,12 +53,12 @@ def _params(**overrides: Any) -> dict[str, Any]:
 
 
 def test_build_payload_minimal_and_full() -> None:
-    assert _request.build_payload([HumanMessage("hi")], _params()) == {
+    assert build_payload([HumanMessage("hi")], _params()) == {
         "model": "glm-4.6",
         "messages": [{"role": "user", "content": "hi"}],
         "stream": False,
     }
-    full = _request.build_payload(
+    full = build_payload(
         [HumanMessage("hi")],
         _params(
             stream=True,
@@ -74,10 +83,8 @@ def test_build_payload_minimal_and_full() -> None:
 
 def test_tool_stream_needs_streaming_and_tools() -> None:
     tools = {"tools": [_request.tool_to_glm(_Weather)]}
-    not_streaming = _request.build_payload(
-        [HumanMessage("x")], _params(tool_stream=True, extra=tools)
-    )
-    no_tools = _request.build_payload([HumanMessage("x")], _params(stream=True, tool_stream=True))
+    not_streaming = build_payload([HumanMessage("x")], _params(tool_stream=True, extra=tools))
+    no_tools = build_payload([HumanMessage("x")], _params(stream=True, tool_stream=True))
     assert "tool_stream" not in not_streaming
     assert "tool_stream" not in no_tools
 
@@ -89,11 +96,17 @@ def test_tool_stream_needs_streaming_and_tools() -> None:
         ({"top_p": -0.1}, "top_p"),
         ({"max_tokens": 0}, "max_tokens"),
         ({"stop": ["a", "b"]}, "stop"),
+        ({"stop": 5}, "a string or a list of strings"),
+        ({"stop": [1]}, "a string or a list of strings"),
+        ({"top_p": 0}, r"top_p=0 is outside glm-4\.6's range"),
+        ({"max_tokens": 131073}, "max_tokens"),
+        ({"model": ""}, "model"),
+        ({"model": "  "}, "model"),
     ],
 )
 def test_bad_parameters_fail_before_sending(params: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
-        _request.build_payload([HumanMessage("x")], _params(**params))
+        build_payload([HumanMessage("x")], _params(**params))
 
 
 class _Weather(BaseModel):
@@ -119,7 +132,7 @@ def test_tool_choice_is_always_auto_on_the_wire(
     choice: Any, sent_tools: bool, instruction: str | None
 ) -> None:
     extra = {"tools": [_request.tool_to_glm(_Weather)], "tool_choice": choice}
-    body = _request.build_payload([SystemMessage("sys"), HumanMessage("x")], _params(extra=extra))
+    body = build_payload([SystemMessage("sys"), HumanMessage("x")], _params(extra=extra))
     assert ("tools" in body) is sent_tools
     assert body.get("tool_choice") == ("auto" if sent_tools else None)
     system = body["messages"][0]["content"]
@@ -135,9 +148,7 @@ def test_forcing_with_several_tools_names_none_and_inserts_system_message() -> N
         _request.tool_to_glm(_Weather),
         {"type": "function", "function": {"name": "other", "parameters": {}}},
     ]
-    body = _request.build_payload(
-        [HumanMessage("x")], _params(extra={"tools": tools, "tool_choice": "any"})
-    )
+    body = build_payload([HumanMessage("x")], _params(extra={"tools": tools, "tool_choice": "any"}))
     assert body["messages"][0]["role"] == "system"
     assert "one of the provided tools" in body["messages"][0]["content"]
     assert body["messages"][1] == {"role": "user", "content": "x"}

@@ -1,0 +1,386 @@
+"""Batch API: the pure part of `langchain_glm.batch`, and the emulation driven by plain httpx.
+
+`Emulator` is an httpx transport that serves chat completions and the Batch API routes of
+`langchain_glm.testing._batch`; the e2e tests (tests/e2e/test_batch.py) drive ChatGLM
+through it until the test server routes `/files` and `/batches` itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessage
+
+from langchain_glm import ChatGLM
+from langchain_glm._errors import (
+    GLMAPIError,
+    GLMContextOverflowError,
+    GLMError,
+    GLMInvalidRequestError,
+    GLMRateLimitError,
+)
+from langchain_glm.batch import (
+    ENDPOINT,
+    PollPolicy,
+    aggregate_status,
+    batch_ids_of,
+    custom_id,
+    dumps,
+    index_of,
+    job_id_of,
+    jsonl_line,
+    multipart,
+    parse_result_line,
+    poll_delays,
+    split_lines,
+)
+from langchain_glm.testing import ErrorReply, RawReply, RecordedRequest, Reply, Script
+from langchain_glm.testing._batch import advance_batches, expire_batches, handle
+from langchain_glm.testing._replies import default_reply
+from langchain_glm.testing._wire import Turn, completion_body, error_body
+
+BASE = "http://glm.test/api/paas/v4"
+CHAT = "/api/paas/v4/chat/completions"
+AUTH = {"Authorization": "Bearer test"}
+
+
+class Emulator:
+    """An httpx transport handler: chat completions plus the emulated Batch API.
+
+    Scripting mirrors the GLM test server: queued replies and errors first, then the
+    script, then the default reply quoting the user.
+    """
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {}
+        self.requests: list[RecordedRequest] = []
+        self.queue: deque[Reply | ErrorReply | RawReply] = deque()
+        self.faults: deque[tuple[str, int, str]] = deque()
+        self._script: Script | None = None
+        self._seq = 0
+
+    def reply(self, text: str = "", **fields: Any) -> None:
+        times = fields.pop("times", 1)
+        self.queue.extend([Reply(text=text, **fields)] * times)
+
+    def reply_error(self, status: int, code: str, message: str | None = None) -> None:
+        self.queue.append(ErrorReply(status, code, message))
+
+    def reply_raw(self, body: bytes, *, times: int = 1) -> None:
+        self.queue.extend([RawReply(body)] * times)
+
+    def script(self, fn: Script | None) -> None:
+        self._script = fn
+
+    def fail(self, fragment: str, status: int, code: str) -> None:
+        """Answer the next request whose path contains `fragment` with an HTTP error."""
+        self.faults.append((fragment, status, code))
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self._seq += 1
+        recorded = RecordedRequest("POST", CHAT, {}, body, dumps(body))
+        item = self.queue.popleft() if self.queue else None
+        if item is None:
+            item = self._script(recorded) if self._script else default_reply(recorded)
+        if isinstance(item, ErrorReply):
+            return item.status, error_body(item.code, item.message)
+        if isinstance(item, RawReply):
+            return item.status, json.loads(item.body)
+        assert isinstance(item, Reply)
+        return 200, completion_body(item, Turn.from_body(body, self._seq))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        path, query = request.url.path, request.url.query.decode()
+        recorded = RecordedRequest(request.method, path, headers, parsed, body, query=query)
+        self.requests.append(recorded)
+        if self.faults and self.faults[0][0] in path:
+            _, status, code = self.faults.popleft()
+            return httpx.Response(status, json=error_body(code, None))
+        if path == CHAT:
+            status, payload = self.answer(parsed or {})
+            return httpx.Response(status, content=dumps(payload))
+        status, out_headers, content = handle(recorded, answer=self.answer, state=self.state)
+        return httpx.Response(status, headers=out_headers, content=content)
+
+    def http(self) -> httpx.Client:
+        transport = httpx.MockTransport(self)
+        return httpx.Client(transport=transport, base_url=BASE, headers=AUTH)
+
+    def llm(self, **fields: Any) -> ChatGLM:
+        transport = httpx.MockTransport(self)
+        return ChatGLM(
+            model="glm-4.6",
+            base_url=BASE,
+            api_key="test",
+            http_client=httpx.Client(transport=transport),
+            http_async_client=httpx.AsyncClient(transport=transport),
+            **fields,
+        )
+
+    def paths(self, method: str | None = None) -> list[str]:
+        return [r.path for r in self.requests if method is None or r.method == method]
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    return Emulator()
+
+
+# ------------------------------------------------------------------------- pure part
+
+
+def test_custom_ids_map_back_to_positions() -> None:
+    assert custom_id(42) == "req-000042"
+    assert [index_of(custom_id(i)) for i in (0, 7, 1_234_567)] == [0, 7, 1_234_567]
+    with pytest.raises(GLMAPIError, match="did not send"):
+        index_of("request-1")
+
+
+def test_line_body_is_the_invoke_serialization() -> None:
+    payload = {"model": "glm-4.6", "messages": [{"role": "user", "content": "héllo"}]}
+    line = jsonl_line(3, payload)
+    assert line.endswith(b',"body":' + dumps(payload) + b"}\n")
+    assert json.loads(line) == {
+        "custom_id": "req-000003",
+        "method": "POST",
+        "url": "/v4/chat/completions",
+        "body": payload,
+    }
+
+
+def test_split_by_count_bytes_and_model() -> None:
+    lines = [b"x" * 10 + b"\n"] * 7
+    chunks = split_lines(lines, ["m"] * 7, max_requests=3, max_bytes=10_000)
+    assert [(c.start, c.count) for c in chunks] == [(0, 3), (3, 3), (6, 1)]
+    assert b"".join(c.data for c in chunks) == b"".join(lines)
+    chunks = split_lines(lines, ["m"] * 7, max_requests=100, max_bytes=25)
+    assert [(c.start, c.count) for c in chunks] == [(0, 2), (2, 2), (4, 2), (6, 1)]
+    chunks = split_lines(lines[:4], ["a", "a", "b", "b"], max_requests=100, max_bytes=999)
+    assert [(c.start, c.count) for c in chunks] == [(0, 2), (2, 2)]
+    with pytest.raises(ValueError, match="input 0 is 11 bytes"):
+        split_lines(lines, ["m"] * 7, max_requests=3, max_bytes=5)
+    with pytest.raises(ValueError, match="must be positive"):
+        split_lines(lines, ["m"] * 7, max_requests=0, max_bytes=5)
+
+
+def test_job_ids_round_trip_and_are_checked() -> None:
+    assert job_id_of(["batch_1"]) == "batch_1"
+    assert batch_ids_of(job_id_of(["batch_1", "batch_2"])) == ["batch_1", "batch_2"]
+    with pytest.raises(ValueError, match="not a GLM batch job id"):
+        batch_ids_of("glmjob:batch_1,../files")
+
+
+def test_aggregate_status() -> None:
+    assert aggregate_status(["completed", "in_progress", "validating"]) == "validating"
+    assert aggregate_status(["completed", "finalizing"]) == "finalizing"
+    assert aggregate_status(["completed", "expired", "cancelled"]) == "expired"
+    assert aggregate_status(["completed", "failed"]) == "failed"
+    assert aggregate_status(["completed", "completed"]) == "completed"
+
+
+def test_poll_delays_start_soon_and_back_off_to_the_cap() -> None:
+    delays = PollPolicy(first=0.5, factor=2.0, cap=3.0).delays()
+    assert [next(delays) for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    default = poll_delays(None)
+    assert next(default) <= 1.0
+    fixed = poll_delays(0.25)
+    assert [next(fixed), next(fixed)] == [0.25, 0.25]
+    with pytest.raises(ValueError, match="poll_interval must be positive"):
+        poll_delays(0)
+
+
+COMPLETION = {
+    "id": "2026120212000012345",
+    "created": 1764648000,
+    "model": "glm-4.6",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "tool_calls",
+            "message": {
+                "role": "assistant",
+                "reasoning_content": "Call the tool.",
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "weather", "arguments": '{"city":"Rome"}'},
+                    }
+                ],
+            },
+        }
+    ],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+}
+
+
+def _line(status: int, body: Any, cid: str = "req-000004") -> bytes:
+    response = {"status_code": status, "body": body}
+    return dumps({"response": response, "custom_id": cid, "id": "batch_1"})
+
+
+def test_result_line_success_keeps_reasoning_usage_tools() -> None:
+    index, message = parse_result_line(_line(200, COMPLETION), model="glm-4.6")
+    assert index == 4
+    assert isinstance(message, AIMessage)
+    assert message.tool_calls[0]["args"] == {"city": "Rome"}
+    assert message.additional_kwargs["reasoning_content"] == "Call the tool."
+    assert message.usage_metadata is not None
+    assert message.usage_metadata["total_tokens"] == 15
+    assert message.response_metadata["model_name"] == "glm-4.6"
+    assert message.response_metadata["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [(429, "1302", GLMRateLimitError), (400, "1261", GLMContextOverflowError)],
+)
+def test_result_line_failure_is_the_http_error(status: int, code: str, cls: type) -> None:
+    _, error = parse_result_line(_line(status, error_body(code, None)), model="glm-4.6")
+    assert type(error) is cls
+    assert isinstance(error, GLMError)
+    assert error.status_code == status
+    assert error.code == code
+
+
+def test_result_line_with_top_level_error() -> None:
+    raw = dumps({"custom_id": "req-000001", "error": {"code": "1210", "message": "bad"}})
+    index, error = parse_result_line(raw, model="glm-4.6")
+    assert index == 1
+    assert isinstance(error, GLMInvalidRequestError)
+    assert error.message == "bad"
+
+
+def test_unreadable_result_line_is_an_error() -> None:
+    with pytest.raises(GLMAPIError, match="unreadable batch result line"):
+        parse_result_line(b"{not json", model="glm-4.6")
+
+
+def test_multipart_round_trips_through_the_emulation_parser() -> None:
+    from langchain_glm.testing._batch import multipart_fields
+
+    data = "línea 1\r\n{}\n".encode()
+    ctype, body = multipart("in.jsonl", data, "b0undary")
+    assert multipart_fields(ctype, body) == {"purpose": b"batch", "file": data}
+    # httpx's own encoder (independent of ours) parses the same way
+    request = httpx.Request("POST", BASE, data={"purpose": "batch"}, files={"file": data})
+    fields = multipart_fields(request.headers["content-type"], request.read())
+    assert fields == {"purpose": b"batch", "file": data}
+
+
+# ------------------------------------------------------------ the emulation, plain httpx
+
+
+def _upload(http: httpx.Client, lines: list[dict[str, Any]]) -> str:
+    content = b"".join(dumps(line) + b"\n" for line in lines)
+    answer = http.post("/files", data={"purpose": "batch"}, files={"file": content})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["id"])
+
+
+def _lines(n: int, model: str = "glm-4.6") -> list[dict[str, Any]]:
+    return [
+        {
+            "custom_id": f"c{i}",
+            "method": "POST",
+            "url": ENDPOINT,
+            "body": {"model": model, "messages": [{"role": "user", "content": f"q{i}"}]},
+        }
+        for i in range(n)
+    ]
+
+
+def _create(http: httpx.Client, file_id: str, **extra: Any) -> dict[str, Any]:
+    body = {"input_file_id": file_id, "endpoint": ENDPOINT, **extra}
+    answer = http.post("/batches", json=body)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_emulation_walks_the_statuses_and_writes_result_files(emulator: Emulator) -> None:
+    emulator.reply("first")
+    emulator.reply_error(429, "1302")
+    with emulator.http() as http:
+        file_id = _upload(http, _lines(3))
+        batch = _create(http, file_id, metadata={"k": "v"})
+        assert batch["status"] == "validating"
+        assert batch["metadata"] == {"k": "v"}
+        seen = [http.get(f"/batches/{batch['id']}").json()["status"] for _ in range(4)]
+        assert seen == ["in_progress", "finalizing", "completed", "completed"]
+        done = http.get(f"/batches/{batch['id']}").json()
+        assert done["request_counts"] == {"total": 3, "completed": 2, "failed": 1}
+        assert http.get(f"/files/{file_id}/content").status_code == 404  # auto-deleted input
+        out = http.get(f"/files/{done['output_file_id']}/content").content.splitlines()
+        err = http.get(f"/files/{done['error_file_id']}/content").content.splitlines()
+    ok = [json.loads(line) for line in out]
+    assert [line["custom_id"] for line in ok] == ["c2", "c0"]  # not input order
+    assert set(ok[0]) == {"response", "custom_id", "id"}
+    assert ok[1]["id"] == batch["id"]
+    assert ok[1]["response"]["status_code"] == 200
+    assert ok[1]["response"]["body"]["choices"][0]["message"]["content"] == "first"
+    assert ok[0]["response"]["body"]["choices"][0]["message"]["content"] == "You said: q2"
+    failed = json.loads(err[0])
+    assert failed["custom_id"] == "c1"
+    assert failed["response"] == {"status_code": 429, "body": error_body("1302", None)}
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (_lines(2) + _lines(1), "duplicate or missing custom_id 'c0'"),
+        ([*_lines(1), _lines(2, "glm-4.5")[1]], "one model"),
+        ([{"custom_id": "x", "method": "GET", "url": ENDPOINT, "body": {}}], "method must"),
+    ],
+)
+def test_emulation_fails_validation(
+    emulator: Emulator, lines: list[dict[str, Any]], reason: str
+) -> None:
+    with emulator.http() as http:
+        batch = _create(http, _upload(http, lines))
+        failed = http.get(f"/batches/{batch['id']}").json()
+    assert failed["status"] == "failed"
+    assert reason in failed["errors"]["data"][0]["message"]
+
+
+def test_emulation_rejects_bad_requests(emulator: Emulator) -> None:
+    with emulator.http() as http:
+        wrong = http.post("/files", data={"purpose": "agent"}, files={"file": b"{}"})
+        assert wrong.status_code == 400
+        assert http.post("/batches", json={"input_file_id": "nope"}).status_code == 400
+        assert http.get("/batches/batch_404").status_code == 404
+        assert http.delete("/files/file_404").status_code == 404
+        assert http.put("/batches").status_code == 404
+
+
+def test_emulation_cancel_expire_and_list(emulator: Emulator) -> None:
+    emulator.state.update(auto_advance=False, lines_per_step=2)
+    with emulator.http() as http:
+        one = _create(http, _upload(http, _lines(5)))
+        two = _create(http, _upload(http, _lines(5)))
+        three = _create(http, _upload(http, _lines(1)))
+        advance_batches(emulator.state, steps=2)  # validated, then 2 lines answered
+        cancelling = http.post(f"/batches/{one['id']}/cancel").json()
+        assert cancelling["status"] == "cancelling"
+        advance_batches(emulator.state, one["id"])
+        expire_batches(emulator.state, two["id"])
+        one, two = (http.get(f"/batches/{b['id']}").json() for b in (one, two))
+        page = http.get("/batches", params={"limit": 2}).json()
+        rest = http.get("/batches", params={"after": page["last_id"]}).json()
+    assert one["status"] == "cancelled"
+    assert one["request_counts"] == {"total": 5, "completed": 2, "failed": 0}
+    assert two["status"] == "expired"
+    assert two["error_file_id"] is None
+    assert [b["id"] for b in page["data"]] == [three["id"], two["id"]]
+    assert page["has_more"] is True
+    assert [b["id"] for b in rest["data"]] == [one["id"]]
+    assert rest["has_more"] is False
