@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format type unit e2e live clean
+.PHONY: demo test lint format type unit e2e live bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ type: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit_tests -q
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench
 
 live: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m live

@@ -34,7 +34,7 @@ import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block trans
 from langchain_glm import _request, _response
 from langchain_glm._client import TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
-from langchain_glm._streaming import StreamParser
+from langchain_glm._streaming import StreamParser, generation_chunk
 from langchain_glm.batch import BatchJob
 from langchain_glm.data._profiles import profile_data
 
@@ -471,9 +471,9 @@ class ChatGLM(BaseChatModel):
         for frame in call.client.stream(call.payload):
             chunk = parser.feed(frame)
             if chunk is not None:
-                yield ChatGenerationChunk(message=chunk)
+                yield generation_chunk(chunk)
         for chunk in parser.finish():
-            yield ChatGenerationChunk(message=chunk)
+            yield generation_chunk(chunk)
 
     async def _astream(
         self,
@@ -488,9 +488,9 @@ class ChatGLM(BaseChatModel):
         async for frame in call.client.astream(call.payload):
             chunk = parser.feed(frame)
             if chunk is not None:
-                yield ChatGenerationChunk(message=chunk)
+                yield generation_chunk(chunk)
         for chunk in parser.finish():
-            yield ChatGenerationChunk(message=chunk)
+            yield generation_chunk(chunk)
 
     # ------------------------------------------------------------------ Batch API
 
