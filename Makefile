@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-cli
 DEMO_QUESTION := Use the calculator to work out "17 * 23 + 4", then say in one sentence how you got it.
 
-.PHONY: demo chat test lint format type unit e2e live clean
+.PHONY: demo chat test lint format type unit e2e live bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ type: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit_tests -q
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench
 
 live: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m live

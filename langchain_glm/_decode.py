@@ -26,6 +26,7 @@ from langchain_glm._errors import (
     GLMTimeoutError,
     error_from_payload,
     excerpt,
+    inference_failed,
     malformed,
 )
 
@@ -90,7 +91,7 @@ def decode_frame(event: str, data: str) -> dict[str, Any] | None:
         return None
     frame = json_object(data, "stream frame", None, event)
     if _finish_reason(frame) == "network_error":
-        raise _inference_failed()
+        raise inference_failed()
     return frame
 
 
@@ -101,18 +102,15 @@ def _finish_reason(reply: Mapping[str, Any]) -> object:
     return first.get("finish_reason") if isinstance(first, dict) else None
 
 
-def _inference_failed() -> GLMAPIError:
-    """GLM's `finish_reason: "network_error"`: inference failed server-side; like a 5xx."""
-    return GLMAPIError("GLM reported finish_reason=network_error (inference failed)")
-
-
 def chat_reply(body: dict[str, Any]) -> dict[str, Any]:
     """Check a non-stream chat reply: it must hold a choice that did not fail (else retryable)."""
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices:
-        raise GLMAPIError(f"GLM sent a reply without any choice: {excerpt(json.dumps(body))}")
+        error = malformed(f"a reply without any choice: {excerpt(json.dumps(body))}")
+        error.is_retryable = True  # nothing was generated, so re-sending is safe
+        raise error
     if _finish_reason(body) == "network_error":
-        raise _inference_failed()
+        raise inference_failed()
     return body
 
 
@@ -216,7 +214,7 @@ class SSEReader:
         frame = json_object(sse.data, "stream frame", None, sse.event)
         finish = _finish_reason(frame)
         if finish == "network_error":
-            raise _inference_failed()
+            raise inference_failed()
         self.count += 1
         self.finished |= bool(finish)
         self.frames.append(frame)

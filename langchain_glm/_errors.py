@@ -150,6 +150,18 @@ def malformed(detail: str, *, status: int | None = None) -> GLMAPIError:
     return GLMAPIError(f"{MALFORMED}: {detail}", status_code=status, retryable=False)
 
 
+def inference_failed() -> GLMAPIError:
+    """The retryable error for `finish_reason: "network_error"` (GLM: inference failed).
+
+    GLM documents it as a server-side failure (https://docs.z.ai/api-reference/llm/chat-completion),
+    so it is retried like a 5xx while nothing was handed out.
+    """
+    return GLMAPIError(
+        "GLM reported that inference failed mid-answer (finish_reason='network_error'); "
+        "the answer is incomplete"
+    )
+
+
 _CODES: dict[type[GLMError], str] = {
     GLMAuthenticationError: "1000 1001 1002 1003 1004",
     GLMPermissionDeniedError: "1220",

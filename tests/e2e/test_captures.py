@@ -232,7 +232,9 @@ def test_tool_call_message_shapes(
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("finish", ["sensitive", "model_context_window_exceeded", "length"])
+@pytest.mark.parametrize(
+    "finish", ["sensitive", "model_context_window_exceeded", "length"]
+)  # "network_error" (inference failed) is an error: tests/e2e/test_stream_faults.py
 def test_nonstandard_finish_reasons_are_kept_raw(
     glm_server: GLMServer, mode: str, finish: str
 ) -> None:

@@ -15,7 +15,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_glm import _request, _response
+from langchain_glm import GLMAPIError, _request, _response
 from langchain_glm._request import MessageConversionError
 
 CALL = {"name": "weather", "args": {"city": "北京"}, "id": "call_1", "type": "tool_call"}
@@ -302,6 +302,58 @@ def test_chat_result_reads_vllm_reasoning_field_and_tool_call_without_content() 
     assert message.additional_kwargs["reasoning_content"] == "need weather"
     assert message.tool_calls[0]["args"] == {"location": "Florence"}
     assert message.usage_metadata is None
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({}, "no choice with a message"),
+        ({"id": "x", "choices": []}, "no choice with a message"),
+        ({"choices": [{"index": 0, "finish_reason": "stop"}]}, "no choice with a message"),
+        ({"choices": [None]}, "choices[0] is NoneType"),
+        ({"choices": {"0": {}}}, "choices is dict"),
+        ({"choices": [{"message": []}]}, "choices[0].message is list"),
+        ({"choices": [{"message": {"content": 5}}]}, "message.content is int"),
+        ({"choices": [{"message": {"reasoning_content": ["x"]}}]}, "reasoning_content is list"),
+        ({"choices": [{"message": {"tool_calls": {"0": {}}}}]}, "message.tool_calls is dict"),
+        ({"choices": [{"message": {"tool_calls": [None]}}]}, "tool_calls[0] is NoneType"),
+        ({"choices": [{"message": {}}], "usage": "x"}, "usage is str"),
+        ({"choices": [{"message": {}}], "usage": {"total_tokens": "9"}}, "total_tokens is str"),
+        ({"choices": [{"message": {}}], "id": 7}, "id is int"),
+        ({"choices": [{"message": {}, "finish_reason": 3}]}, "finish_reason is int"),
+        ([], "the body is list"),
+    ],
+)
+def test_chat_result_malformed_bodies_are_a_clear_error(body: Any, detail: str) -> None:
+    with pytest.raises(GLMAPIError, match="GLM sent a malformed response") as info:
+        _response.chat_result(body)
+    assert detail in str(info.value)
+
+
+def test_chat_result_inference_failure_is_a_retryable_error() -> None:
+    body = {"choices": [{"finish_reason": "network_error", "message": {"content": "par"}}]}
+    with pytest.raises(GLMAPIError, match="inference failed") as info:
+        _response.chat_result(body)
+    assert info.value.is_retryable
+
+
+def test_chat_result_extra_fields_are_ignored() -> None:
+    body = {
+        "choices": [{"message": {"content": "hi", "audio": None, "new": 1}, "logprobs": {}}],
+        "object": "chat.completion",
+        "system_fingerprint": "fp",
+    }
+    message = _response.chat_result(body).generations[0].message
+    assert message.content == "hi"
+
+
+def test_empty_arguments_cut_off_by_length_are_invalid() -> None:
+    raw = [{"id": "c", "function": {"name": "rm", "arguments": ""}}]
+    assert _response.parse_tool_calls(raw)[0][0]["args"] == {}
+    calls, invalid = _response.parse_tool_calls(raw, finish_reason="length")
+    assert calls == []
+    assert invalid[0]["error"] is not None
+    assert "cut off" in invalid[0]["error"]
 
 
 FILE_BLOCKS = [

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import tracemalloc
 from functools import reduce
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk
+import httpx
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
-from langchain_glm._streaming import StreamParser
+from langchain_glm import GLMAPIError
+from langchain_glm._streaming import StreamParser, generation_chunk, text_chunk
+from tests.unit_tests.test_chat_models import MODES, Mode, Server, invoke, sse
+from tests.unit_tests.test_chat_models import stream as collect
 
 ID = "20251023225951823569fea7794962"
 
@@ -63,7 +71,7 @@ T3 = [
 def run(frames: list[dict[str, Any]]) -> list[AIMessageChunk]:
     parser = StreamParser()
     chunks = [c for c in map(parser.feed, frames) if c is not None]
-    return [*chunks, parser.finish()]
+    return [*chunks, *parser.finish()]
 
 
 def aggregate(chunks: list[AIMessageChunk]) -> AIMessageChunk:
@@ -234,3 +242,256 @@ def test_frames_without_anything_new_yield_no_chunk() -> None:
     parser = StreamParser()
     assert parser.feed(frame({"role": "assistant", "content": "", "reasoning_content": ""})) is None
     assert parser.feed({"id": ID, "choices": []}) is None
+
+
+# ---------------------------------------------------------------- cut-off tool calls
+
+CUT = '{"path": "/home/user/important", "recursive": tr'
+
+
+def tool_frames(arguments: str, finish_reason: str = "length") -> list[dict[str, Any]]:
+    opening = {"index": 0, "id": "call_1", "type": "function"}
+    return [
+        frame({"tool_calls": [{**opening, "function": {"name": "list_dir", "arguments": ""}}]}),
+        *(
+            frame({"tool_calls": [{"index": 0, "function": {"arguments": arguments[i : i + 7]}}]})
+            for i in range(0, len(arguments), 7)
+        ),
+        frame({"content": ""}, finish_reason=finish_reason, usage=USAGE),
+    ]
+
+
+def test_cut_off_tool_call_is_invalid_not_guessed() -> None:
+    message = aggregate(run(tool_frames(CUT)))
+    assert message.tool_calls == []
+    [bad] = message.invalid_tool_calls
+    assert (bad["name"], bad["id"]) == ("list_dir", "call_1")
+    assert bad["args"] is not None
+    assert bad["args"].startswith(CUT)  # GLM's text is kept, plus a closing bracket
+    assert [b["type"] for b in message.content_blocks] == ["invalid_tool_call"]
+    assert message.response_metadata["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        '{"a": "x\\',  # cut after a backslash inside a string
+        '{"a": "x',  # inside a string
+        '{"a": [1, 2',  # inside an array
+        '{"a": {"b": 1}',  # nested object closed, outer open
+        "{",
+        '{"a"',
+        "",  # cut before any argument text
+    ],
+)
+def test_every_cut_off_shape_is_invalid(arguments: str) -> None:
+    message = aggregate(run(tool_frames(arguments)))
+    assert message.tool_calls == []
+    assert len(message.invalid_tool_calls) == 1
+
+
+@pytest.mark.parametrize("finish_reason", ["tool_calls", "length", "stop"])
+def test_complete_arguments_stay_valid_whatever_the_finish(finish_reason: str) -> None:
+    message = aggregate(run(tool_frames('{"path": "/srv", "recursive": true}', finish_reason)))
+    assert message.invalid_tool_calls == []
+    assert message.tool_calls[0]["args"] == {"path": "/srv", "recursive": True}
+
+
+def test_cut_off_call_beside_a_complete_one() -> None:
+    frames = [
+        frame(
+            {"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]}
+        ),
+        frame(
+            {"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": CUT}}]}
+        ),
+        frame({}, finish_reason="length"),
+    ]
+    message = aggregate(run(frames))
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [("f", {})]
+    assert [c["name"] for c in message.invalid_tool_calls] == ["g"]
+
+
+def cut_off_server() -> Server:
+    body = sse(tool_frames(CUT))
+    return Server(
+        *[httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)] * 4
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cut_off_call_through_stream_invoke_and_v1(mode: Mode) -> None:
+    server = cut_off_server()
+    llm = server.model()
+    streamed = aggregate(collect(llm, mode, "list it"))
+    invoked = invoke(server.model(streaming=True), mode, "list it")
+    v1 = aggregate(collect(server.model(output_version="v1"), mode, "list it"))
+    v1_invoked = invoke(server.model(streaming=True, output_version="v1"), mode, "list it")
+    for message in (streamed, invoked, v1, v1_invoked):
+        assert isinstance(message, AIMessage)
+        assert message.tool_calls == []
+        assert [c["name"] for c in message.invalid_tool_calls] == ["list_dir"]
+    for message in (v1, v1_invoked):
+        assert isinstance(message.content, list)
+        assert all(block["type"] != "tool_call" for block in message.content)  # type: ignore[index]
+
+
+# ---------------------------------------------------------------- broken answers, wrong types
+
+
+def test_a_stream_without_any_choice_is_an_error() -> None:
+    parser = StreamParser()
+    assert parser.feed({"id": ID, "usage": USAGE}) is None
+    with pytest.raises(GLMAPIError, match="malformed response: the stream ended without any"):
+        parser.finish()
+
+
+def test_network_error_finish_is_a_retryable_error() -> None:
+    parser = StreamParser()
+    assert parser.feed(frame({"content": "Hal"})) is not None
+    parser.feed(frame({}, finish_reason="network_error"))
+    with pytest.raises(GLMAPIError, match="inference failed") as info:
+        parser.finish()
+    assert info.value.is_retryable
+
+
+@pytest.mark.parametrize(
+    ("bad", "path"),
+    [
+        ({"choices": [None]}, "choices[0] is NoneType"),
+        ({"choices": {"0": {}}}, "choices is dict"),
+        ({"choices": [{"delta": []}]}, "choices[0].delta is list"),
+        ({"choices": [{"delta": {"content": 5}}]}, "delta.content is int"),
+        ({"choices": [{"delta": {"reasoning_content": ["x"]}}]}, "delta.reasoning_content is list"),
+        ({"choices": [{"delta": {"tool_calls": {"0": {}}}}]}, "delta.tool_calls is dict"),
+        ({"choices": [{"delta": {"tool_calls": [7]}}]}, "tool_calls[0] is int"),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"function": "f"}]}}]},
+            "tool_calls[0].function is str",
+        ),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"function": {"arguments": 3}}]}}]},
+            "function.arguments is int",
+        ),
+        ({"choices": [{"delta": {"tool_calls": [{"index": "0"}]}}]}, "tool_calls[0].index is str"),
+        ({"choices": [{"finish_reason": 1, "delta": {}}]}, "finish_reason is int"),
+        ({"usage": "x", "choices": []}, "usage is str"),
+        ({"usage": {"prompt_tokens": "9"}, "choices": []}, "usage.prompt_tokens is str"),
+        ({"id": 5, "choices": []}, "id is int"),
+        ({"model": ["glm"], "choices": []}, "model is list"),
+    ],
+)
+def test_wrong_types_are_a_malformed_response(bad: dict[str, Any], path: str) -> None:
+    parser = StreamParser()
+    kept = parser.feed(frame({"content": "kept"}))
+    with pytest.raises(GLMAPIError, match="GLM sent a malformed response") as info:  # noqa: PT012
+        parser.feed(bad)
+        parser.finish()  # usage is read when the stream closes
+    assert path in str(info.value)
+    assert kept is not None
+    assert kept.content == "kept"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wrong_types_through_chat_glm_keep_the_text_yielded(mode: Mode) -> None:
+    frames = [frame({"content": "Hello"}), {"id": ID, "choices": [None]}]
+    body = sse(frames)
+    server = Server(
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    seen: list[AIMessageChunk] = []
+
+    async def agather() -> None:
+        async for chunk in server.model().astream("hi"):
+            seen.append(chunk)  # noqa: PERF401 (keep what came before the error)
+
+    def gather() -> None:
+        seen.extend(server.model().stream("hi"))
+
+    with pytest.raises(GLMAPIError, match="malformed response: choices\\[0\\] is NoneType"):
+        gather() if mode == "sync" else asyncio.run(agather())
+    assert "".join(c.text for c in seen) == "Hello"
+
+
+# ---------------------------------------------------------------- unvalidated construction
+
+
+@pytest.mark.parametrize(
+    ("content", "reasoning", "chunk_id"),
+    [("Hello", None, ID), ("", "think", ID), ("\nHi", "both", None), ("天气", None, "x")],
+)
+def test_unvalidated_chunks_equal_validated_ones_field_for_field(
+    content: str, reasoning: str | None, chunk_id: str | None
+) -> None:
+    fast = text_chunk(content, reasoning, chunk_id)
+    slow = AIMessageChunk(
+        content=content,
+        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+        tool_call_chunks=[],
+        response_metadata={"model_provider": "zhipuai"},
+        id=chunk_id,
+    )
+    assert fast.__dict__ == slow.__dict__
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.__pydantic_extra__ == slow.__pydantic_extra__
+    assert fast.__pydantic_private__ == slow.__pydantic_private__
+    assert fast == slow
+    assert fast.content_blocks == slow.content_blocks
+    fast_generation, slow_generation = generation_chunk(fast), ChatGenerationChunk(message=slow)
+    assert fast_generation.__dict__ == slow_generation.__dict__
+    assert fast_generation.model_fields_set == slow_generation.model_fields_set
+    assert fast_generation == slow_generation
+
+
+def validated(chunk: AIMessageChunk) -> AIMessageChunk:
+    fields = {name: getattr(chunk, name) for name in chunk.model_fields_set}
+    fields["chunk_position"] = chunk.chunk_position
+    return AIMessageChunk(**fields)
+
+
+@pytest.mark.parametrize("frames", [T3, T5, tool_frames(CUT)], ids=["T3", "T5", "cut-off"])
+def test_aggregate_of_unvalidated_chunks_equals_validated_aggregate(
+    frames: list[dict[str, Any]],
+) -> None:
+    chunks = run(frames)
+    fast = reduce(lambda a, b: a + b, [generation_chunk(c) for c in chunks]).message
+    slow_chunks = [ChatGenerationChunk(message=validated(c)) for c in chunks]
+    slow = reduce(lambda a, b: a + b, slow_chunks).message
+    assert fast.model_dump() == slow.model_dump()  # incl. tool_calls, id, chunk_position
+    assert fast.content_blocks == slow.content_blocks
+    assert isinstance(fast, AIMessageChunk)
+    assert fast.chunk_position == "last"
+    assert fast.id == ID
+
+
+def test_core_assignments_leave_shared_state_alone() -> None:
+    # BaseChatModel.stream assigns `id` and `response_metadata` on every chunk.
+    first, second = text_chunk("a", None, None), text_chunk("b", None, None)
+    first.id = "lc_run-1"
+    first.response_metadata = {"model_provider": "zhipuai", "x": 1}
+    assert second.id is None
+    assert second.response_metadata == {"model_provider": "zhipuai"}
+    assert second.model_fields_set == first.model_fields_set
+
+
+def test_bytes_retained_per_chunk_stay_small() -> None:
+    """langchain-core keeps every chunk of a stream until it ends: bound what each one costs.
+
+    A validated text chunk and its ChatGenerationChunk hold about 2,400 bytes; ours about
+    1,400 (see the README's performance section).
+    """
+    frames = [frame({"content": f"t{i:04d}"}) for i in range(2000)]
+    parser = StreamParser()
+    tracemalloc.start()
+    try:
+        kept = []
+        for f in frames:
+            chunk = parser.feed(f)
+            assert chunk is not None
+            generation = generation_chunk(chunk)
+            generation.message.response_metadata = {**chunk.response_metadata}  # as core does
+            kept.append(generation)
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert retained / len(frames) < 1600
