@@ -54,15 +54,23 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_glm.testing._auto import auto_reply
-    from langchain_glm.testing._replies import ErrorReply, RawReply, RecordedRequest, Reply, Script
+    from langchain_glm.testing._batch import advance_batches, expire_batches
+    from langchain_glm.testing._replies import (
+        ErrorReply,
+        Plan,
+        RawReply,
+        RecordedRequest,
+        Reply,
+        Script,
+    )
     from langchain_glm.testing._server import GLMServer
-    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService, Plan
+    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
     from langchain_glm.testing._transport import GLMTransport
 
 _HOMES = {
     "DEFAULT_MODELS": "_service",
     "GLMService": "_service",
-    "Plan": "_service",
+    "Plan": "_replies",
     "GLMServer": "_server",
     "GLMTransport": "_transport",
     "ErrorReply": "_replies",
@@ -71,6 +79,8 @@ _HOMES = {
     "Reply": "_replies",
     "Script": "_replies",
     "auto_reply": "_auto",
+    "advance_batches": "_batch",
+    "expire_batches": "_batch",
 }
 __all__ = [
     "DEFAULT_MODELS",
@@ -83,7 +93,9 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Script",
+    "advance_batches",
     "auto_reply",
+    "expire_batches",
 ]
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import h11
 
-from langchain_glm.testing._replies import RecordedRequest
-from langchain_glm.testing._service import GLMService, Plan, phrase
+from langchain_glm.testing._replies import Plan, RecordedRequest
+from langchain_glm.testing._service import GLMService, phrase
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""

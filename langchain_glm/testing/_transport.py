@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
-from langchain_glm.testing._replies import RecordedRequest
+from langchain_glm.testing._replies import Plan, RecordedRequest
 from langchain_glm.testing._server import parse_json
-from langchain_glm.testing._service import GLMService, Plan
+from langchain_glm.testing._service import GLMService
 
 
 def _budget(seconds: float, request: httpx.Request) -> tuple[float, bool]:
