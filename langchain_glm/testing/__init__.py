@@ -1,15 +1,14 @@
 r"""Testing your app offline: the GLM service behaviour, over HTTP or in-process.
 
-It speaks GLM's chat-completions protocol as the real service does: the same JSON keys and
-SSE frames per model generation (GLM-4.6 and GLM-4.7/5.x shapes), tool-call ids, validation
-errors from the capability table (unknown model, ``tool_choice`` other than ``"auto"``,
-``max_tokens``, stop words, ``thinking`` and ``reasoning_effort`` per model, context overflow)
-and authentication. No API key or network; a test tool, never for production.
+It speaks GLM's protocol as the real service does: the same JSON keys and SSE frames per model
+generation (GLM-4.6 and GLM-4.7/5.x shapes), tool-call ids, the Batch API, authentication and
+validation errors from the capability table (unknown model, ``tool_choice`` other than
+``"auto"``, ``max_tokens``, stop words, ``thinking``/``reasoning_effort``, context overflow).
+No API key or network; a test tool, never for production.
 
-- `GLMTransport`: in-process, no sockets; the fastest way to test code that calls `ChatGLM`.
-- `GLMServer`: real HTTP on 127.0.0.1 (the ``glm_server`` pytest fixture gives each test a
-  fresh one; ``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``
-  configures it); ``with GLMServer() as server:`` or ``async with`` elsewhere.
+- `GLMTransport`: in-process httpx transport, no sockets; the fastest way to test your code.
+- `GLMServer`: real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh
+  one (``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)`` configures it).
 
 Both script the same way:
 
@@ -33,18 +32,21 @@ assert glm.last_request.json["messages"][-1] == {"role": "user", "content": "hi"
 assert "You said: again" in llm.invoke("again").content  # nothing queued: the default reply
 ```
 
-Script with ``reply(text, **fields)`` (a `Reply`: reasoning, tool calls, usage, and faults
-such as ``trickle``, ``cut_after``, ``disconnect``, ``stream_error``; ``times=N`` repeats),
-``reply_error(429, "1302", retry_after=2)``, ``reply_raw(capture_bytes)``, ``script(fn)``
-(e.g. `auto_reply`: calls bound tools, answers tool results, does JSON mode, from the request
-JSON alone). ``requests`` / ``last_request`` record what your code sent (`RecordedRequest`).
+Script with ``reply(text, **fields)`` (a `Reply`: reasoning, tool calls, usage, and faults such
+as ``trickle``, ``cut_after``, ``disconnect``, ``stream_error``; ``times=N`` repeats),
+``reply_error(429, "1302", retry_after=2)``, ``reply_raw(capture_bytes)``, ``fail(path_part,
+503, "1234")`` (any route), ``script(fn)`` (e.g. `auto_reply`: calls bound tools, answers tool
+results, does JSON mode, from the request JSON alone). ``requests`` / ``last_request`` record
+what your code sent (`RecordedRequest`). Batch jobs move one status per ``GET /batches/{id}``;
+with ``batch_state["auto_advance"] = False``, drive them with
+``advance_batches(glm.batch_state, steps=2)`` and ``expire_batches(glm.batch_state)``.
 
 Standalone, for notebooks and demos: ``python -m langchain_glm.testing --auto --port 8000``
 prints ``GLM test server listening on http://127.0.0.1:8000/api/paas/v4``.
 
-Migration from 0.x: names are unchanged. `GLMServer.reply` now forwards its keywords to `Reply`
-(same names; ``times=`` as before), `GLMServer` no longer reads the client's structured-output
-prompt, and `DEFAULT_MODELS` is every model of ``langchain_glm._models.MODELS``.
+Migration from 0.x: names are unchanged. `GLMServer.reply` forwards its keywords to `Reply`,
+`GLMServer` no longer reads the client's structured-output prompt, and `DEFAULT_MODELS` is every
+model of ``langchain_glm._models.MODELS``.
 """
 
 from __future__ import annotations
@@ -54,24 +56,28 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_glm.testing._auto import auto_reply
-    from langchain_glm.testing._replies import ErrorReply, RawReply, RecordedRequest, Reply, Script
+    from langchain_glm.testing._batch import advance_batches, expire_batches
+    from langchain_glm.testing._replies import (
+        ErrorReply,
+        Plan,
+        RawReply,
+        RecordedRequest,
+        Reply,
+        Script,
+    )
     from langchain_glm.testing._server import GLMServer
-    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService, Plan
+    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
     from langchain_glm.testing._transport import GLMTransport
 
 _HOMES = {
-    "DEFAULT_MODELS": "_service",
-    "GLMService": "_service",
-    "Plan": "_service",
-    "GLMServer": "_server",
-    "GLMTransport": "_transport",
-    "ErrorReply": "_replies",
-    "RawReply": "_replies",
-    "RecordedRequest": "_replies",
-    "Reply": "_replies",
-    "Script": "_replies",
-    "auto_reply": "_auto",
+    "_auto": "auto_reply",
+    "_batch": "advance_batches expire_batches",
+    "_replies": "ErrorReply Plan RawReply RecordedRequest Reply Script",
+    "_server": "GLMServer",
+    "_service": "DEFAULT_MODELS GLMService",
+    "_transport": "GLMTransport",
 }
+_HOME = {name: module for module, names in _HOMES.items() for name in names.split()}
 __all__ = [
     "DEFAULT_MODELS",
     "ErrorReply",
@@ -83,15 +89,17 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Script",
+    "advance_batches",
     "auto_reply",
+    "expire_batches",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
-    if name not in _HOMES:
+    if name not in _HOME:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
 
 
 def __dir__() -> list[str]:

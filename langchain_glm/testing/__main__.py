@@ -14,21 +14,13 @@ from collections.abc import Sequence
 from langchain_glm.testing._auto import auto_reply
 from langchain_glm.testing._server import LOOPBACK_HOSTS, GLMServer
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m langchain_glm.testing",
-        description="Local GLM-compatible test server (loopback only, never for production).",
-    )
-    parser.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one")
-    parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1, localhost or ::1")
-    parser.add_argument("--api-key", default=None, help="accept only this key (default: any)")
-    parser.add_argument(
-        "--auto",
-        action="store_true",
-        help="answer like a cooperative model (call tools, JSON mode) instead of echoing",
-    )
-    return parser
+_OPTIONS = {
+    "--port": {"type": int, "default": 8000, "help": "TCP port, 0 for a free one"},
+    "--host": {"default": "127.0.0.1", "help": "127.0.0.1, localhost or ::1"},
+    "--api-key": {"default": None, "help": "accept only this key (default: any)"},
+    "--auto": {"action": "store_true", "help": "answer like a cooperative model (call tools, "
+               "JSON mode) instead of echoing"},
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,13 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: 0, or 2 when the address cannot be used.
     """
-    parser = _parser()
+    description = "Local GLM-compatible test server (loopback only, never for production)."
+    parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=description)
+    for flag, options in _OPTIONS.items():
+        parser.add_argument(flag, **options)  # type: ignore[arg-type]
     args = parser.parse_args(argv)
     if args.host not in LOOPBACK_HOSTS:
         parser.error(f"refusing to listen on {args.host!r}: this test server is loopback only")
     server = GLMServer(port=args.port, host=args.host, api_key=args.api_key)
-    if args.auto:
-        server.script(auto_reply)
+    server.script(auto_reply if args.auto else None)
     try:
         server.start()
     except OSError as exc:

@@ -1,17 +1,14 @@
-"""`auto_reply`: a script that answers like a cooperative GLM model, from the request JSON alone.
+"""`auto_reply`: a script answering like a cooperative GLM model, from the request JSON alone.
 
-Use it with ``server.script(auto_reply)`` (or ``python -m langchain_glm.testing --auto``) for
-notebooks, demos and agent tests that need plausible answers without scripting each turn.
-It reads only the request body, never the client's own prompt wording:
+``server.script(auto_reply)`` (or ``python -m langchain_glm.testing --auto``) gives notebooks,
+demos and agent tests plausible answers. It never reads the client's own prompt wording:
 
-- the last message is a tool result: answer in text, quoting it;
-- function tools are bound: call one (the first the user's message names, else the first),
-  with arguments built from its JSON schema and the user's words (quoted strings, numbers);
-- ``response_format`` is ``json_object``: answer with a JSON object that fills the last JSON
-  schema found in the messages, or ``{"answer": <user text>}`` when there is none;
-- otherwise: answer in text, cut at the ``stop`` word when one is given.
-
-Reasoning follows ``reasoning_effort``; usage reports reasoning and cached tokens.
+- after a tool result: text quoting it;
+- with function tools bound: a call to the first the user names (else the first), its arguments
+  built from its JSON schema and the user's words (quoted strings, numbers);
+- ``response_format`` ``json_object``: an object filling the last JSON schema in the messages,
+  else ``{"answer": <user text>}``;
+- otherwise text, cut at the ``stop`` word. Reasoning follows ``reasoning_effort``.
 """
 
 from __future__ import annotations
@@ -89,14 +86,7 @@ class Synth:
         self._root: dict[str, Any] = {}
 
     def value(self, schema: dict[str, Any]) -> Any:
-        """A value for a whole schema (its ``$defs`` are resolved against it).
-
-        Args:
-            schema: JSON schema.
-
-        Returns:
-            The value.
-        """
+        """A value for a whole JSON schema (its ``$defs`` are resolved against it)."""
         self._root = schema
         return self._make(schema)
 

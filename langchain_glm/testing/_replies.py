@@ -1,9 +1,9 @@
-"""Scripting types of the GLM test service (plain data): replies and recorded requests."""
+"""Plain data of the GLM test service: scripted replies, recorded requests, response plans."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_glm._models import spec_for
@@ -60,11 +60,7 @@ class Reply:
     malformed_after: int | None = None
 
     def __post_init__(self) -> None:
-        """Reject impossible scripts when written, not when served.
-
-        Raises:
-            ValueError: A ``chunk_size`` below 1, a negative count, or a tool call with no name.
-        """
+        """Reject impossible scripts (`ValueError`) when written, not when served."""
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         counts = (self.cut_after, self.malformed_after, self.stream_error_after)
@@ -140,6 +136,47 @@ class RecordedRequest:
 
 Script = Callable[[RecordedRequest], "Reply | ErrorReply | RawReply"]
 """A function deciding the reply from the recorded request."""
+JSON = "application/json; charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to send for one request; carriers execute it and decide nothing.
+
+    Attributes:
+        status: HTTP status.
+        headers: Response headers (``Content-Length`` comes from ``length``).
+        chunks: Body pieces in order (one SSE event each for streams).
+        length: ``Content-Length``; ``None`` sends the body chunked.
+        delay: Seconds before the status line.
+        gap: Seconds between body pieces (the first goes at once).
+        complete: ``False``: drop the connection after the pieces (a cut body).
+        disconnect: Drop the connection without any response.
+    """
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: tuple[bytes, ...] = ()
+    length: int | None = None
+    delay: float = 0.0
+    gap: float = 0.0
+    complete: bool = True
+    disconnect: bool = False
+
+    @classmethod
+    def of(cls, status: int, body: bytes, ctype: str = JSON, delay: float = 0.0) -> Plan:
+        """A plan sending one fixed-length body."""
+        return cls(status, {"Content-Type": ctype}, (body,), len(body), delay)
+
+    def paced(self) -> Iterator[tuple[float, bytes]]:
+        """Yield ``(seconds to wait first, piece)`` for each body piece."""
+        for index, piece in enumerate(self.chunks):
+            yield (self.gap if index else 0.0), piece
+
+    def header_list(self) -> list[tuple[str, str]]:
+        """The headers to send, with ``Content-Length`` for a fixed-length body."""
+        extra = [] if self.length is None else [("Content-Length", str(self.length))]
+        return [*self.headers.items(), *extra]
 
 
 def last_user_text(body: Any) -> str:
@@ -156,11 +193,7 @@ def last_user_text(body: Any) -> str:
 
 
 def reasoning_for(body: dict[str, Any], said: str) -> str:
-    """Reasoning about ``said`` as deep as ``reasoning_effort`` asks.
-
-    Models that take efforts (GLM-5.2+) default to ``max`` as the service does; ``low`` is a
-    quarter of ``max``; ``none``/``minimal`` skip thinking. Other models reason once.
-    """
+    """Reasoning about ``said`` as deep as ``reasoning_effort`` asks (unset: ``max``)."""
     spec = spec_for(str(body.get("model", "")))
     effort = body.get("reasoning_effort") or "max"
     depth = _EFFORT_DEPTH.get(effort, 4) if spec is not None and spec.efforts else 1

@@ -17,8 +17,8 @@ from typing import Any
 
 import h11
 
-from langchain_glm.testing._replies import RecordedRequest
-from langchain_glm.testing._service import GLMService, Plan, phrase
+from langchain_glm.testing._replies import Plan, RecordedRequest
+from langchain_glm.testing._service import GLMService, phrase
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
@@ -82,11 +82,8 @@ class GLMServer(GLMService):
         family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET
         sock = socket.create_server(self._address, family=family, backlog=4096)
         self._port = sock.getsockname()[1]
-        loop = asyncio.new_event_loop()
-        self._stop = loop.create_future()
-        self._thread = threading.Thread(
-            target=self._run, args=(loop, sock, self._stop), daemon=True
-        )
+        self._stop = asyncio.new_event_loop().create_future()
+        self._thread = threading.Thread(target=self._run, args=(sock, self._stop), daemon=True)
         self._thread.start()
         return self
 
@@ -114,18 +111,16 @@ class GLMServer(GLMService):
     ) -> None:
         await asyncio.to_thread(self.stop)
 
-    def _run(
-        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, stop: asyncio.Future[None]
-    ) -> None:
+    def _run(self, sock: socket.socket, stop: asyncio.Future[None]) -> None:
         """Thread body: serve until `stop`, then cancel every connection."""
         tasks: set[asyncio.Task[None]] = set()
 
-        async def serve() -> None:
-            def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-                task = asyncio.ensure_future(self._connection(reader, writer))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+        def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.ensure_future(self._connection(reader, writer))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
+        async def serve() -> None:
             server = await asyncio.start_server(track, sock=sock)
             await stop
             server.close()
@@ -133,6 +128,7 @@ class GLMServer(GLMService):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+        loop = stop.get_loop()
         loop.run_until_complete(serve())
         loop.close()
 
@@ -190,11 +186,8 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
             await writer.drain()
             await asyncio.sleep(gap)
         # h11 frames a chunk in Python per event; framing it here is 30 times faster
-        writer.write(
-            b"%x\r\n%s\r\n" % (len(piece), piece)
-            if chunked
-            else conn.send(h11.Data(data=piece)) or b""
-        )
+        frame = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else None
+        writer.write(frame or conn.send(h11.Data(data=piece)) or b"")
     if plan.complete:
         writer.write(conn.send(h11.EndOfMessage()) or b"")
     await writer.drain()

@@ -1,25 +1,32 @@
 """`GLMService`: the GLM behaviour as pure code; `plan(request)` returns what to send.
 
-No I/O here. `GLMServer` (HTTP on loopback) and `GLMTransport` (in-process httpx) only carry
-out a `Plan`. Scripting (queued replies, scripts, recorded requests) lives here too, so both
-carriers are scripted the same way. Paths follow https://docs.z.ai/api-reference .
+No I/O here: `GLMServer` (HTTP on loopback) and `GLMTransport` (in-process httpx) only carry
+out a `Plan`, so both are scripted the same way. Paths: https://docs.z.ai/api-reference .
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from langchain_glm._models import MODELS
+from langchain_glm.testing import _batch
 from langchain_glm.testing import _wire as wire
-from langchain_glm.testing._replies import ErrorReply, RawReply, RecordedRequest, Reply, Script
-from langchain_glm.testing._replies import default_reply as _default
+from langchain_glm.testing._replies import (
+    JSON,
+    ErrorReply,
+    Plan,
+    RawReply,
+    RecordedRequest,
+    Reply,
+    Script,
+    default_reply,
+)
 from langchain_glm.testing._validate import check_auth, check_body
 
 DEFAULT_MODELS = tuple(MODELS)
@@ -28,44 +35,9 @@ DEFAULT_MODELS = tuple(MODELS)
 BASE_PATHS = ("/api/paas/v4", "/api/coding/paas/v4", "/v1")
 """Base paths served: standard, coding plan, and OpenAI-style."""
 
-_JSON, _SSE = "application/json; charset=UTF-8", "text/event-stream;charset=UTF-8"
+_SSE = "text/event-stream;charset=UTF-8"
 Answer = Reply | ErrorReply | RawReply
 _A = TypeVar("_A", Reply, ErrorReply, RawReply)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to send for one request; carriers execute it and decide nothing.
-
-    Attributes:
-        status: HTTP status.
-        headers: Response headers (``Content-Length`` comes from ``length``).
-        chunks: Body pieces in order (one SSE event each for streams).
-        length: ``Content-Length``; ``None`` sends the body chunked.
-        delay: Seconds before the status line.
-        gap: Seconds between body pieces (the first goes at once).
-        complete: ``False``: drop the connection after the pieces (a cut body).
-        disconnect: Drop the connection without any response.
-    """
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    chunks: tuple[bytes, ...] = ()
-    length: int | None = None
-    delay: float = 0.0
-    gap: float = 0.0
-    complete: bool = True
-    disconnect: bool = False
-
-    def paced(self) -> Iterator[tuple[float, bytes]]:
-        """Yield ``(seconds to wait first, piece)`` for each body piece."""
-        for index, piece in enumerate(self.chunks):
-            yield (self.gap if index else 0.0), piece
-
-    def header_list(self) -> list[tuple[str, str]]:
-        """The headers to send, with ``Content-Length`` for a fixed-length body."""
-        extra = [] if self.length is None else [("Content-Length", str(self.length))]
-        return [*self.headers.items(), *extra]
 
 
 def phrase(status: int) -> str:
@@ -73,19 +45,15 @@ def phrase(status: int) -> str:
     return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
 
 
-def _body_plan(status: int, ctype: str, body: bytes, delay: float = 0.0) -> Plan:
-    return Plan(status, {"Content-Type": ctype}, (body,), len(body), delay)
-
-
 def _error_plan(e: ErrorReply) -> Plan:
     page = wire.html_page(e.status, phrase(e.status), e.message) if e.html else None
     body = page or wire.dumps(wire.error_body(e.code, e.message))
-    plan = _body_plan(e.status, "text/html" if page else "application/json", body)
+    plan = Plan.of(e.status, body, "text/html" if page else "application/json")
     if e.retry_after is not None:
         seconds = float(e.retry_after)
         plan.headers["Retry-After"] = str(int(seconds)) if seconds.is_integer() else repr(seconds)
     plan.headers.update(e.headers or {})
-    return Plan(**{**plan.__dict__, "delay": e.delay_before_headers})
+    return replace(plan, delay=e.delay_before_headers)
 
 
 def render(answer: Answer, body: Any, seq: int) -> Plan:
@@ -93,9 +61,8 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
     if isinstance(answer, ErrorReply):
         return _error_plan(answer)
     if isinstance(answer, RawReply):
-        sse = answer.body.lstrip().startswith(b"data:")
-        ctype = answer.content_type or (_SSE if sse else _JSON)
-        return _body_plan(answer.status, ctype, answer.body, answer.delay_before_headers)
+        ctype = answer.content_type or (_SSE if answer.body.lstrip()[:5] == b"data:" else None)
+        return Plan.of(answer.status, answer.body, ctype or JSON, answer.delay_before_headers)
     turn, delay = wire.Turn.from_body(body, seq), answer.delay_before_headers
     if answer.disconnect:
         return Plan(delay=delay, disconnect=True)
@@ -105,11 +72,11 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
         return Plan(200, headers, tuple(events), None, delay, answer.trickle, complete)
     data, complete = wire.completion_bytes(answer, turn), answer.cut_after is None
     sent = data if complete else data[: len(data) // 2]
-    return Plan(200, {"Content-Type": _JSON}, (sent,), len(data), delay, complete=complete)
+    return Plan(200, {"Content-Type": JSON}, (sent,), len(data), delay, complete=complete)
 
 
 class GLMService:
-    """GLM's chat-completions behaviour, scripted by a test (carried by `GLMServer`)."""
+    """GLM's chat-completions and Batch API behaviour, scripted by a test."""
 
     def __init__(
         self,
@@ -132,9 +99,10 @@ class GLMService:
         self.validate = validate
         """Whether request bodies are validated."""
         self.batch_state: dict[str, Any] = {}
-        """The Batch API emulation's store (files, batches), owned by this service."""
+        """The Batch API store (files, batches, settings): see `advance_batches`."""
         self._lock = threading.Lock()
         self._queue: deque[Answer | Script] = deque()
+        self._faults: list[tuple[str, ErrorReply]] = []
         self._script: Script | None = None
         self._requests: list[RecordedRequest] = []
         self._script_errors: list[Exception] = []
@@ -176,9 +144,8 @@ class GLMService:
 
     def reply_raw(self, body: bytes | str, *, times: int = 1, **fields: Any) -> RawReply:
         """Queue ``RawReply(body, **fields)`` (``str`` is UTF-8 encoded), and return it."""
-        return self._add(
-            RawReply(body.encode() if isinstance(body, str) else body, **fields), times
-        )
+        raw = RawReply(body.encode() if isinstance(body, str) else body, **fields)
+        return self._add(raw, times)
 
     def _add(self, answer: _A, times: int) -> _A:
         self.enqueue(*[answer] * times)
@@ -189,24 +156,42 @@ class GLMService:
         with self._lock:
             self._queue.extend(items)
 
+    def fail(self, fragment: str, status: int, code: str, message: str | None = None) -> None:
+        """Answer the next request whose path contains ``fragment`` (any route) with an error.
+
+        Args:
+            fragment: Part of the path, e.g. ``"/batches/"``.
+            status: HTTP status.
+            code: GLM business code.
+            message: ``None`` uses the service's message for well-known codes.
+        """
+        with self._lock:
+            self._faults.append((fragment, ErrorReply(status, code, message)))
+
     def script(self, fn: Script | None) -> None:
         """Answer with ``fn(request)`` while nothing is queued (``None``: off)."""
         self._script = fn
 
     def reset(self) -> None:
-        """Forget queued replies, the script, recorded requests and script errors; restart ids."""
+        """Forget queued replies, faults, the script, requests and script errors; restart ids."""
         with self._lock:
             self._queue.clear()
+            self._faults.clear()
             self._requests.clear()
             self._script_errors.clear()
             self._script, self._seq = None, 0
 
-    def _take_seq(self, request: RecordedRequest | None = None) -> int:
+    def _take_seq(self, request: RecordedRequest | None = None) -> tuple[int, ErrorReply | None]:
+        """Count (and record) a request; also pop the first fault its path matches."""
         with self._lock:
             self._seq += 1
-            if request is not None:
-                self._requests.append(request)
-            return self._seq - 1
+            if request is None:
+                return self._seq - 1, None
+            self._requests.append(request)
+            hit = next((f for f in self._faults if f[0] in request.path), None)
+            if hit is not None:
+                self._faults.remove(hit)
+            return self._seq - 1, hit and hit[1]
 
     def plan(self, request: RecordedRequest) -> Plan:
         """Record one request and decide its whole response: route, auth, validation, reply.
@@ -217,7 +202,7 @@ class GLMService:
         Returns:
             The plan a carrier executes.
         """
-        seq = self._take_seq(request)
+        seq, fault = self._take_seq(request)
         base = next((b for b in BASE_PATHS if request.path.startswith(b + "/")), "")
         route = request.path[len(base) :] if base else ""
         batch = route.startswith(("/files", "/batches"))
@@ -225,18 +210,18 @@ class GLMService:
             return _error_plan(ErrorReply(404, "1222", f"API does not exist: {request.path}"))
         if request.method != "POST" and not batch:
             return _error_plan(ErrorReply(405, "1222", f"Method {request.method} is not allowed"))
-        error = check_auth(request.headers, self._api_key)
+        error = fault or check_auth(request.headers, self._api_key)
         if error is None and batch:
-            return self._batch(request)
+            return _batch.handle(request, self.answer, self.batch_state)
         error = error or self._check(request.json)
         if error is not None:
             return _error_plan(error)
         if route == "/tokenizer":
-            return _body_plan(200, _JSON, wire.dumps(wire.tokenizer_body(request.json, seq)))
+            return Plan.of(200, wire.dumps(wire.tokenizer_body(request.json, seq)))
         return render(self._next(request), request.json, seq)
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer a non-stream chat body as scripted (for the Batch emulation).
+        """Answer a non-stream chat body as scripted (one Batch API line).
 
         Args:
             body: A chat-completions request body.
@@ -244,7 +229,7 @@ class GLMService:
         Returns:
             ``(HTTP status, JSON body)``: a completion, or GLM's error body.
         """
-        seq, body = self._take_seq(), {**body, "stream": False}
+        (seq, _), body = self._take_seq(), {**body, "stream": False}
         request = RecordedRequest("POST", "/chat/completions", {}, body, wire.dumps(body))
         answer = self._check(body) or self._next(request)
         if isinstance(answer, ErrorReply):
@@ -260,17 +245,6 @@ class GLMService:
             return check_body(body, self.models)
         return None if isinstance(body, dict) else ErrorReply(400, "1210")
 
-    def _batch(self, request: RecordedRequest) -> Plan:
-        """Hand ``/files`` and ``/batches`` to the Batch emulation when it is installed."""
-        try:
-            batch = importlib.import_module("langchain_glm.testing._batch")
-        except ModuleNotFoundError as exc:
-            if exc.name != "langchain_glm.testing._batch":
-                raise
-            return _error_plan(ErrorReply(404, "1222", f"API does not exist: {request.path}"))
-        status, headers, body = batch.handle(request, answer=self.answer, state=self.batch_state)
-        return Plan(status, headers, (body,), len(body))
-
     def _next(self, request: RecordedRequest) -> Answer:
         """The next queued item, else the script, else the default (500 when a script fails)."""
         with self._lock:
@@ -278,7 +252,7 @@ class GLMService:
         if isinstance(item, (Reply, ErrorReply, RawReply)):
             return item
         try:
-            answer = _default(request) if item is None else item(request)
+            answer = default_reply(request) if item is None else item(request)
             if not isinstance(answer, (Reply, ErrorReply, RawReply)):
                 raise TypeError(f"script returned {answer!r}, not a Reply or ErrorReply")
         except Exception as exc:

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
-from langchain_glm.testing._replies import RecordedRequest
+from langchain_glm.testing._replies import Plan, RecordedRequest
 from langchain_glm.testing._server import parse_json
-from langchain_glm.testing._service import GLMService, Plan
+from langchain_glm.testing._service import GLMService
 
 
-def _budget(seconds: float, request: httpx.Request) -> tuple[float, bool]:
-    """How long to wait for ``seconds`` of silence, and whether the read timeout fires first."""
-    timeout = request.extensions.get("timeout", {}).get("read")
-    if timeout is not None and seconds > timeout:
-        return timeout, True
-    return seconds, False
+def _timeout(request: httpx.Request) -> float:
+    """The client's read timeout: the longest silence it waits through."""
+    read = request.extensions.get("timeout", {}).get("read")
+    return math.inf if read is None else float(read)
 
 
-def _timed_out(late: bool, request: httpx.Request) -> None:
-    if late:
+def _late(seconds: float, request: httpx.Request) -> None:
+    if seconds > _timeout(request):
         raise httpx.ReadTimeout("timed out", request=request)
 
 
@@ -33,6 +32,7 @@ def _recorded(request: httpx.Request, body: bytes) -> RecordedRequest:
 
 
 def _response(plan: Plan, request: httpx.Request) -> httpx.Response:
+    _late(plan.delay, request)
     if plan.disconnect:
         message = "Server disconnected without sending a response."
         raise httpx.RemoteProtocolError(message, request=request)
@@ -48,17 +48,15 @@ class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         for gap, piece in self._plan.paced():
-            wait, late = _budget(gap, self._request)
-            time.sleep(wait)
-            _timed_out(late, self._request)
+            time.sleep(min(gap, _timeout(self._request)))
+            _late(gap, self._request)
             yield piece
         self._end()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for gap, piece in self._plan.paced():
-            wait, late = _budget(gap, self._request)
-            await asyncio.sleep(wait)
-            _timed_out(late, self._request)
+            await asyncio.sleep(min(gap, _timeout(self._request)))
+            _late(gap, self._request)
             yield piece
         self._end()
 
@@ -83,15 +81,11 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; the body streams as planned."""
         plan = self.plan(_recorded(request, request.read()))
-        wait, late = _budget(plan.delay, request)
-        time.sleep(wait)
-        _timed_out(late, request)
+        time.sleep(min(plan.delay, _timeout(request)))
         return _response(plan, request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer one request (async); the body streams as planned."""
         plan = self.plan(_recorded(request, await request.aread()))
-        wait, late = _budget(plan.delay, request)
-        await asyncio.sleep(wait)
-        _timed_out(late, request)
+        await asyncio.sleep(min(plan.delay, _timeout(request)))
         return _response(plan, request)

@@ -1,9 +1,8 @@
 """Request checks the real service makes, as pure functions returning an `ErrorReply` or ``None``.
 
-Authentication first, then the body; the first failing field decides the error. Limits per
-model come from the one capability table, `langchain_glm._models`, which the client's own
-pre-send checks read too. Error bodies are GLM's where they were captured
-(https://docs.z.ai/api-reference/api-code); the media-input message is ours.
+Authentication first, then the body; the first failing check decides. Per-model limits come
+from the capability table `langchain_glm._models`, which the client's pre-send checks read too.
+Error bodies are GLM's as captured (https://docs.z.ai/api-reference/api-code), media ones ours.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from langchain_glm._models import ModelSpec, spec_for
@@ -30,14 +29,7 @@ _ALWAYS_THINKS = (
 )
 _MEDIA = {"image_url": "image", "video_url": "video", "file": "file"}
 _ANY_MODEL = ModelSpec("", None, None, inputs=None, max_stop=None)
-
-
-def _bad(code: str, message: str | None = None, status: int = 400) -> ErrorReply:
-    return ErrorReply(status=status, code=code, message=message)
-
-
-def _first(errors: Iterable[ErrorReply | None]) -> ErrorReply | None:
-    return next((error for error in errors if error is not None), None)
+Found = Iterator[tuple[str, str | None]]  # (GLM code, message or None for the known one)
 
 
 def _b64(part: str) -> bytes:
@@ -63,66 +55,58 @@ def _jwt_error(token: str, api_key: str) -> str | None:
 
 
 def check_auth(headers: Mapping[str, str], api_key: str | None) -> ErrorReply | None:
-    """Check ``Authorization``: 401 with 1001 (no token), 1002 (wrong) or 1003 (expired JWT).
+    """401 with 1001 (no token), 1002 (wrong) or 1003 (expired JWT); ``None``: accepted.
 
     Args:
         headers: Request headers, lower-case names.
         api_key: The one key to accept, or ``None`` to accept any non-empty token.
-
-    Returns:
-        The error reply, or ``None``.
     """
     raw = headers.get("authorization", "").strip()
     scheme, _, rest = raw.partition(" ")
     token = rest.strip() if scheme.lower() == "bearer" else raw
     if not token:
-        return _bad("1001", status=401)
+        return ErrorReply(401, "1001")
     if api_key is None or hmac.compare_digest(token.encode(), api_key.encode()):
         return None
     code = _jwt_error(token, api_key)
-    return None if code is None else _bad(code, status=401)
+    return None if code is None else ErrorReply(401, code)
 
 
-def _part_errors(i: int, parts: list[Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
-    """Each content part: a typed object, non-empty text, a media kind the model takes."""
-    for j, part in enumerate(parts):
-        where = f"messages[{i}].content[{j}]"
-        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            yield _bad("1214", f"{where}: invalid content part")
-        elif part["type"] == "text" and not (isinstance(part.get("text"), str) and part["text"]):
-            yield _bad("1214", f"{where}.text: cannot be empty")
-        kind = _MEDIA.get(part.get("type", "")) if isinstance(part, dict) else None
-        if kind and spec.inputs is not None and kind not in spec.inputs:
-            yield _bad("1210", f"{where}: model {spec.name} does not accept {kind} input")
-
-
-def _message_errors(messages: list[Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
-    """Each message: a known role, tool messages name their call, parts are valid."""
-    for i, message in enumerate(messages):
+def _messages(body: dict[str, Any], spec: ModelSpec) -> Found:
+    """Known roles, tool messages name their call, typed non-empty parts the model takes."""
+    for i, message in enumerate(body["messages"]):
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
-            yield _bad("1214", _ILLEGAL)
+            yield "1214", _ILLEGAL
             continue
         if message["role"] == "tool" and not message.get("tool_call_id"):
-            yield _bad("1214", f"messages[{i}].tool_call_id: cannot be empty")
+            yield "1214", f"messages[{i}].tool_call_id: cannot be empty"
         content = message.get("content")
-        yield from _part_errors(i, content if isinstance(content, list) else [], spec)
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            where = f"messages[{i}].content[{j}]"
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                yield "1214", f"{where}: invalid content part"
+                continue
+            if part["type"] == "text" and not (isinstance(part.get("text"), str) and part["text"]):
+                yield "1214", f"{where}.text: cannot be empty"
+            kind = _MEDIA.get(part["type"])
+            if kind and spec.inputs is not None and kind not in spec.inputs:
+                yield "1210", f"{where}: model {spec.name} does not accept {kind} input"
 
 
-def _tool_errors(tools: Any) -> Iterator[ErrorReply | None]:
-    """At most 128 tools; function names match ``^[a-zA-Z0-9_-]{1,64}$`` (400/1214)."""
-    if tools is None:
+def _tools(body: dict[str, Any], _: ModelSpec) -> Found:
+    """At most 128 tools; function names match ``^[a-zA-Z0-9_-]{1,64}$``."""
+    tools = body.get("tools")
+    if tools is not None and (not isinstance(tools, list) or len(tools) > 128):
+        yield "1214", "tools: must be a list of at most 128 tools"
         return
-    if not isinstance(tools, list) or len(tools) > 128:
-        yield _bad("1214", "tools: must be a list of at most 128 tools")
-        return
-    for i, tool in enumerate(tools):
+    for i, tool in enumerate(tools or []):
         if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
-            yield _bad("1214", f"tools[{i}]: invalid tool")
+            yield "1214", f"tools[{i}]: invalid tool"
             continue
         function = tool.get("function") if tool["type"] == "function" else {"name": "ok"}
         name = function.get("name") if isinstance(function, dict) else None
         if not isinstance(name, str) or not _NAME.match(name):
-            yield _bad("1214", f"tools[{i}].function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$")
+            yield "1214", f"tools[{i}].function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$"
 
 
 def _outside(value: Any, low: float, high: float) -> bool:
@@ -130,63 +114,62 @@ def _outside(value: Any, low: float, high: float) -> bool:
     return value is not None and not (number and low <= value <= high)
 
 
-def _option_errors(body: dict[str, Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
-    """Single fields, against the model's limits in the capability table."""
+def _options(body: dict[str, Any], spec: ModelSpec) -> Found:
+    """Single fields against the model's limits: stop, tool_choice, ranges, max_tokens."""
     stop = body.get("stop")
     words = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
     if spec.max_stop is not None and len(words) > spec.max_stop:
         plural = "word is" if spec.max_stop == 1 else "words are"
-        yield _bad("1210", f"stop: at most {spec.max_stop} stop {plural} supported")
+        yield "1210", f"stop: at most {spec.max_stop} stop {plural} supported"
     if body.get("tool_choice") not in (None, "auto"):
-        yield _bad("1210", "Tool choice must be auto")
+        yield "1210", "Tool choice must be auto"
     for name, (low, high) in (("temperature", spec.temperature), ("top_p", spec.top_p)):
         if _outside(body.get(name), low, high):
-            yield _bad("1214", f"{name}: must be between {low:g} and {high:g}")
+            yield "1214", f"{name}: must be between {low:g} and {high:g}"
     limit = spec.max_output or 131072
     if _outside(body.get("max_tokens"), 1, limit):
-        yield _bad("1210", f"max_tokens参数非法：限制数值范围[1,{limit}]")  # noqa: RUF001 - GLM's text
-    yield from _thinking_errors(body, spec)
+        yield "1210", f"max_tokens参数非法：限制数值范围[1,{limit}]"  # noqa: RUF001 - GLM's text
 
 
-def _thinking_errors(body: dict[str, Any], spec: ModelSpec) -> Iterator[ErrorReply | None]:
-    """``thinking.type`` is enabled/disabled; always-thinking models refuse ``disabled``."""
+def _thinking(body: dict[str, Any], spec: ModelSpec) -> Found:
+    """``thinking.type`` is enabled/disabled; always-thinking models refuse to stop."""
     thinking = body.get("thinking")
-    if thinking is not None:
-        kind = thinking.get("type") if isinstance(thinking, dict) else None
-        if kind not in ("enabled", "disabled"):
-            yield _bad("1214", "thinking.type: must be enabled or disabled")
-        elif kind == "disabled" and spec.thinking == "always":
-            yield _bad("1210", _ALWAYS_THINKS)
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if thinking is not None and kind not in ("enabled", "disabled"):
+        yield "1214", "thinking.type: must be enabled or disabled"
+    elif kind == "disabled" and spec.thinking == "always":
+        yield "1210", _ALWAYS_THINKS
     effort = body.get("reasoning_effort")
     if effort is not None and spec.efforts and effort not in spec.efforts:
-        yield _bad("1210", _ALWAYS_THINKS)
+        yield "1210", _ALWAYS_THINKS
+
+
+def _context(body: dict[str, Any], spec: ModelSpec) -> Found:
+    """The prompt fits the model's context window (the token estimate replies use)."""
+    prompt = tokens(len(json.dumps(body["messages"], ensure_ascii=False)))
+    if spec.context_window is not None and prompt > spec.context_window:
+        yield "1261", None
+
+
+_CHECKS = (_messages, _tools, _options, _thinking, _context)  # in the service's order
 
 
 def check_body(body: Any, models: Collection[str]) -> ErrorReply | None:
-    """Check a chat-completions (or tokenizer) request body.
+    """Check a chat-completions (or tokenizer) request body; ``None`` when acceptable.
 
     Args:
         body: The parsed JSON body (``None`` when it was not JSON).
         models: Lower-case model ids the service knows.
-
-    Returns:
-        The first failing check's error (model, messages, tools, options, context window),
-        or ``None`` when the body is acceptable.
     """
     if not isinstance(body, dict):
-        return _bad("1210")
+        return ErrorReply(400, "1210")
     model = body.get("model")
     if not isinstance(model, str) or model.lower() not in models:
-        return _bad("1211")
+        return ErrorReply(400, "1211")
+    if not body.get("messages"):
+        return ErrorReply(400, "1214", "messages: input cannot be empty")
+    if not isinstance(body["messages"], list):
+        return ErrorReply(400, "1214", _ILLEGAL)
     spec = spec_for(model) or _ANY_MODEL
-    messages = body.get("messages")
-    if not messages:
-        return _bad("1214", "messages: input cannot be empty")
-    if not isinstance(messages, list):
-        return _bad("1214", _ILLEGAL)
-    error = _first(_message_errors(messages, spec))
-    error = error or _first(_tool_errors(body.get("tools"))) or _first(_option_errors(body, spec))
-    prompt = tokens(len(json.dumps(messages, ensure_ascii=False)))
-    if error is None and spec.context_window is not None and prompt > spec.context_window:
-        return _bad("1261")
-    return error
+    found = (problem for check in _CHECKS for problem in check(body, spec))
+    return next((ErrorReply(400, code, message) for code, message in found), None)

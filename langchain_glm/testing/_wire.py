@@ -71,19 +71,10 @@ def tool_call_id(seq: int, index: int, *, stream: bool) -> str:
 
 @dataclass(frozen=True)
 class Turn:
-    """What one chat request asked for, as far as rendering its reply is concerned.
+    """What one chat request asked for, as far as rendering its reply goes.
 
-    Attributes:
-        seq: Sequence number of the request (seeds every generated id).
-        model: The requested model.
-        stream: ``stream: true`` was sent.
-        tool_stream: ``tool_stream: true`` was sent.
-        thinking: Reasoning may be returned (not disabled or skipped; the model thinks).
-        modern: The model speaks the GLM-4.7/5.x shape.
-        response_id: Beijing wall-clock ``YYYYMMDDHHMMSS`` plus 16 hex digits.
-        request_id: The client's ``request_id``, else ``response_id``.
-        created: Unix time of the request.
-        prompt_chars: Characters of the request's messages (for default token counts).
+    ``thinking``: reasoning may be returned; ``modern``: GLM-4.7/5.x shapes; ``response_id``:
+    Beijing ``YYYYMMDDHHMMSS`` plus 16 hex digits; ``request_id``: the client's, else that.
     """
 
     seq: int
@@ -152,14 +143,10 @@ class _Resolved:
         return cls(reasoning, calls, finish, usage, reply.model or turn.model)
 
 
-def _extras(obj: dict[str, Any], reply: Reply, turn: Turn, kind: str) -> dict[str, Any]:
-    """Add ``object`` and the top-level ``web_search``/``content_filter`` a reply asks for."""
-    if reply.include_object or turn.modern:
-        obj["object"] = kind
-    for key in ("web_search", "content_filter"):
-        if getattr(reply, key) is not None:
-            obj[key] = getattr(reply, key)
-    return obj
+def _extras(reply: Reply) -> dict[str, Any]:
+    """The top-level ``web_search`` and ``content_filter`` a reply asks for."""
+    pairs = (("web_search", reply.web_search), ("content_filter", reply.content_filter))
+    return {key: value for key, value in pairs if value is not None}
 
 
 def completion_body(reply: Reply, turn: Turn) -> dict[str, Any]:
@@ -178,7 +165,9 @@ def completion_body(reply: Reply, turn: Turn) -> dict[str, Any]:
     choice = {"finish_reason": r.finish_reason, "index": 0, "message": message}
     body = {"choices": [choice], "created": turn.created, "id": turn.response_id}
     body |= {"model": r.model, "request_id": turn.request_id, "usage": r.usage}
-    return _extras(body, reply, turn, "chat.completion")
+    if reply.include_object or turn.modern:
+        body["object"] = "chat.completion"
+    return body | _extras(reply)
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -225,9 +214,7 @@ def stream_frames(reply: Reply, turn: Turn) -> list[dict[str, Any]]:
         "delta": {"role": "assistant", "content": ""},
     }
     frames.append({**head, "choices": [last], "usage": r.usage})
-    for key in ("web_search", "content_filter"):
-        if getattr(reply, key) is not None:
-            frames[0][key] = getattr(reply, key)
+    frames[0] |= _extras(reply)
     return frames
 
 
@@ -260,10 +247,14 @@ def html_page(status: int, reason: str, message: str | None) -> bytes:
     ).encode()
 
 
+def _wrapped(error: dict[str, Any]) -> dict[str, Any]:
+    return error if "error" in error else {"error": error}
+
+
 def completion_bytes(reply: Reply, turn: Turn) -> bytes:
     """The non-stream body with its faults: a 200 error body, or truncated JSON."""
     error = reply.stream_error
-    body = dumps(error if "error" in error else {"error": error}) if error is not None else None
+    body = dumps(_wrapped(error)) if error is not None else None
     body = body or dumps(completion_body(reply, turn), sort_keys=True)
     return body if reply.malformed_after is None else body[: len(body) // 2]
 
@@ -272,17 +263,12 @@ def stream_events(reply: Reply, turn: Turn) -> tuple[list[bytes], bool]:
     """The SSE events of a streamed reply with its faults, and whether the response completes."""
     events = [encode_event(frame) for frame in stream_frames(reply, turn)] + [DONE]
     if reply.malformed_after is not None:  # two frames run together mid-object
-        start = (
-            b'data: {"id":"'
-            + turn.response_id.encode()
-            + b'","choices":[{"index":0,"delta":{"content":"'
-        )
-        events.insert(
-            min(reply.malformed_after, len(events) - 1), start + b"Hel" + start[6:] + b"lo\n\n"
-        )
+        start = b'{"id":"%s","choices":[{"index":0,"delta":{"content":"' % turn.response_id.encode()
+        where = min(reply.malformed_after, len(events) - 1)
+        events.insert(where, b"data: " + start + b"Hel" + start + b"lo\n\n")
     if (error := reply.stream_error) is not None:
         keep = min(reply.stream_error_after, len(events) - 1)
-        events = [*events[:keep], encode_event(error if "error" in error else {"error": error})]
+        events = [*events[:keep], encode_event(_wrapped(error))]
     if reply.cut_after is not None:
         return events[: reply.cut_after], False
     return events, True

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from typing import Any
 
+import httpx
 import pytest
 
 from langchain_glm._models import MODELS, spec_for
+from langchain_glm.batch import dumps
 from langchain_glm.testing import GLMService, RecordedRequest, auto_reply
 from tests.testing.helpers import AUTH, chat, split_events
+
+BATCHES = "/api/paas/v4/batches"
 
 ALWAYS = {
     "error": {
@@ -194,21 +196,35 @@ def test_answer_follows_the_scripting() -> None:
     assert called[0]["function"]["name"] == "f"
 
 
-def test_batch_paths_go_to_the_batch_module(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_paths_go_to_the_batch_emulation() -> None:
     service = GLMService()
-    seen: list[Any] = []
-
-    def handle(req: RecordedRequest, *, answer: Any, state: dict[str, Any]) -> Any:
-        seen.append((req.path, state is service.batch_state))
-        status, body = answer({"model": "glm-4.6", "messages": [{"role": "user", "content": "b"}]})
-        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
-
-    module = types.ModuleType("langchain_glm.testing._batch")
-    module.handle = handle  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "langchain_glm.testing._batch", module)
-    plan = service.plan(request(None, "/api/paas/v4/files"))
-    assert plan.status == 200
-    assert json.loads(b"".join(plan.chunks))["choices"][0]["message"]["content"] == "You said: b"
-    assert seen == [("/api/paas/v4/files", True)]
-    anonymous = RecordedRequest("GET", "/api/paas/v4/batches/b1", {}, None)
+    service.reply("from the queue")
+    line = {"custom_id": "c0", "method": "POST", "url": "/v4/chat/completions", "body": chat("b")}
+    upload = httpx.Request("POST", "http://x", data={"purpose": "batch"}, files={"file": b""})
+    ctype = upload.headers["content-type"]
+    content = upload.read().replace(b"\r\n\r\n\r\n", b"\r\n\r\n" + dumps(line) + b"\r\n")
+    headers = {"authorization": AUTH["Authorization"], "content-type": ctype}
+    sent = RecordedRequest("POST", "/api/paas/v4/files", headers, None, content)
+    file_id = json.loads(b"".join(service.plan(sent).chunks))["id"]
+    assert file_id in service.batch_state["files"]
+    created = service.plan(request({"input_file_id": file_id, "endpoint": line["url"]}, BATCHES))
+    batch_id = json.loads(b"".join(created.chunks))["id"]
+    get = RecordedRequest("GET", f"{BATCHES}/{batch_id}", headers, None)
+    statuses = [json.loads(b"".join(service.plan(get).chunks))["status"] for _ in range(3)]
+    assert statuses == ["in_progress", "finalizing", "completed"]
+    output = service.batch_state["batches"][batch_id]["output_file_id"]
+    result = json.loads(service.batch_state["files"][output]["content"])
+    assert result["response"]["body"]["choices"][0]["message"]["content"] == "from the queue"
+    assert service.pending == 0
+    anonymous = RecordedRequest("GET", f"{BATCHES}/{batch_id}", {}, None)
     assert service.plan(anonymous).status == 401
+
+
+def test_fail_answers_the_next_matching_path_with_an_error() -> None:
+    service = GLMService()
+    service.fail("/batches", 503, "1234")
+    assert service.plan(request(chat())).status == 200  # another path: untouched
+    failed = service.plan(request({}, BATCHES))
+    assert failed.status == 503
+    assert json.loads(b"".join(failed.chunks))["error"]["code"] == "1234"
+    assert service.plan(request({}, BATCHES)).status == 400  # one-shot: now the real answer

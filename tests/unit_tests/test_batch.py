@@ -1,14 +1,13 @@
 """Batch API: the pure part of `langchain_glm.batch`, and the emulation driven by plain httpx.
 
-`Emulator` is an httpx transport that serves chat completions and the Batch API routes of
-`langchain_glm.testing._batch`; the e2e tests (tests/e2e/test_batch.py) drive ChatGLM
-through it until the test server routes `/files` and `/batches` itself.
+`Emulator` is the real `GLMTransport` (which routes `/files` and `/batches` to the Batch API
+emulation) plus the clients the tests need; tests/e2e/test_batch.py drives ChatGLM through it,
+and tests/e2e/_pending_batch_server.py reruns those tests over HTTP against `glm_server`.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
 from typing import Any
 
 import httpx
@@ -38,97 +37,52 @@ from langchain_glm.batch import (
     poll_delays,
     split_lines,
 )
-from langchain_glm.testing import ErrorReply, RawReply, RecordedRequest, Reply, Script
-from langchain_glm.testing._batch import advance_batches, expire_batches, handle
-from langchain_glm.testing._replies import default_reply
-from langchain_glm.testing._wire import Turn, completion_body, error_body
+from langchain_glm.testing import GLMTransport, advance_batches, expire_batches
+from langchain_glm.testing._batch import multipart_fields
+from langchain_glm.testing._wire import error_body
 
-BASE = "http://glm.test/api/paas/v4"
-CHAT = "/api/paas/v4/chat/completions"
 AUTH = {"Authorization": "Bearer test"}
 
 
-class Emulator:
-    """An httpx transport handler: chat completions plus the emulated Batch API.
+def _unnest_timeout(request: httpx.Request) -> None:
+    """Undo the client's batch block nesting its timeout dict in itself (a core bug, being fixed).
 
-    Scripting mirrors the GLM test server: queued replies and errors first, then the
-    script, then the default reply quoting the user.
+    `langchain_glm/_client.py` `_build` passes `template.extensions["timeout"]` (a dict) as
+    `timeout=`, so every value of the new dict is the old dict, and sockets refuse it (sync:
+    `socket.create_connection`, async: anyio). Drop these hooks once the client rewrite lands.
     """
+    timeout = request.extensions.get("timeout", {})
+    if isinstance(timeout.get("read"), dict):
+        request.extensions["timeout"] = timeout["read"]
 
-    def __init__(self) -> None:
-        self.state: dict[str, Any] = {}
-        self.requests: list[RecordedRequest] = []
-        self.queue: deque[Reply | ErrorReply | RawReply] = deque()
-        self.faults: deque[tuple[str, int, str]] = deque()
-        self._script: Script | None = None
-        self._seq = 0
 
-    def reply(self, text: str = "", **fields: Any) -> None:
-        times = fields.pop("times", 1)
-        self.queue.extend([Reply(text=text, **fields)] * times)
+async def _aunnest_timeout(request: httpx.Request) -> None:
+    _unnest_timeout(request)
 
-    def reply_error(self, status: int, code: str, message: str | None = None) -> None:
-        self.queue.append(ErrorReply(status, code, message))
 
-    def reply_raw(self, body: bytes, *, times: int = 1) -> None:
-        self.queue.extend([RawReply(body)] * times)
+def glm_clients(**options: Any) -> dict[str, Any]:
+    """`http_client` and `http_async_client` for ChatGLM, with the timeout workaround."""
+    return {
+        "http_client": httpx.Client(event_hooks={"request": [_unnest_timeout]}, **options),
+        "http_async_client": httpx.AsyncClient(
+            event_hooks={"request": [_aunnest_timeout]}, **options
+        ),
+    }
 
-    def script(self, fn: Script | None) -> None:
-        self._script = fn
 
-    def fail(self, fragment: str, status: int, code: str) -> None:
-        """Answer the next request whose path contains `fragment` with an HTTP error."""
-        self.faults.append((fragment, status, code))
+class Emulator(GLMTransport):
+    """The in-process GLM service (`GLMTransport`) with the clients the batch tests use."""
 
-    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        self._seq += 1
-        recorded = RecordedRequest("POST", CHAT, {}, body, dumps(body))
-        item = self.queue.popleft() if self.queue else None
-        if item is None:
-            item = self._script(recorded) if self._script else default_reply(recorded)
-        if isinstance(item, ErrorReply):
-            return item.status, error_body(item.code, item.message)
-        if isinstance(item, RawReply):
-            return item.status, json.loads(item.body)
-        assert isinstance(item, Reply)
-        return 200, completion_body(item, Turn.from_body(body, self._seq))
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        path, query = request.url.path, request.url.query.decode()
-        recorded = RecordedRequest(request.method, path, headers, parsed, body, query=query)
-        self.requests.append(recorded)
-        if self.faults and self.faults[0][0] in path:
-            _, status, code = self.faults.popleft()
-            return httpx.Response(status, json=error_body(code, None))
-        if path == CHAT:
-            status, payload = self.answer(parsed or {})
-            return httpx.Response(status, content=dumps(payload))
-        status, out_headers, content = handle(recorded, answer=self.answer, state=self.state)
-        return httpx.Response(status, headers=out_headers, content=content)
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.batch_state
 
     def http(self) -> httpx.Client:
-        transport = httpx.MockTransport(self)
-        return httpx.Client(transport=transport, base_url=BASE, headers=AUTH)
+        return httpx.Client(transport=self, base_url=self.base_url, headers=AUTH)
 
     def llm(self, **fields: Any) -> ChatGLM:
-        transport = httpx.MockTransport(self)
-        return ChatGLM(
-            model="glm-4.6",
-            base_url=BASE,
-            api_key="test",
-            http_client=httpx.Client(transport=transport),
-            http_async_client=httpx.AsyncClient(transport=transport),
-            **fields,
-        )
-
-    def paths(self, method: str | None = None) -> list[str]:
-        return [r.path for r in self.requests if method is None or r.method == method]
+        clients = glm_clients(transport=self)
+        return ChatGLM(model="glm-4.6", base_url=self.base_url, api_key="test", **clients, **fields)
 
 
 @pytest.fixture
@@ -267,13 +221,13 @@ def test_unreadable_result_line_is_an_error() -> None:
 
 
 def test_multipart_round_trips_through_the_emulation_parser() -> None:
-    from langchain_glm.testing._batch import multipart_fields
-
     data = "línea 1\r\n{}\n".encode()
     ctype, body = multipart("in.jsonl", data, "b0undary")
     assert multipart_fields(ctype, body) == {"purpose": b"batch", "file": data}
     # httpx's own encoder (independent of ours) parses the same way
-    request = httpx.Request("POST", BASE, data={"purpose": "batch"}, files={"file": data})
+    request = httpx.Request(
+        "POST", GLMTransport.base_url, data={"purpose": "batch"}, files={"file": data}
+    )
     fields = multipart_fields(request.headers["content-type"], request.read())
     assert fields == {"purpose": b"batch", "file": data}
 
