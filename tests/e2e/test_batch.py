@@ -1,8 +1,8 @@
 """GLM's Batch API end to end: ChatGLM -> httpx -> the emulated files and batches routes.
 
-`backend` serves chat completions and the Batch API (`tests.unit_tests.test_batch.Emulator`,
-an httpx transport over `langchain_glm.testing._batch`). The same tests run against the
-GLM test server from tests/e2e/_pending_batch_server.py once it routes the Batch API.
+`backend` serves chat completions and the Batch API in process (`GLMTransport`, through
+`tests.unit_tests.test_batch.Emulator`); tests/e2e/test_batch_server.py runs the same tests
+over loopback HTTP against the GLM test server.
 """
 
 from __future__ import annotations

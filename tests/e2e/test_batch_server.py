@@ -1,9 +1,5 @@
-"""The Batch API e2e tests of tests/e2e/test_batch.py, over HTTP against the GLM test server.
-
-The clients carry `tests.unit_tests.test_batch.glm_clients`' workaround for the batch block of
-`langchain_glm/_client.py` (it nests its timeout dict in itself, which sockets refuse); drop
-it there once the client rewrite lands.
-"""
+"""The Batch API e2e tests of tests/e2e/test_batch.py, over loopback HTTP against the GLM test
+server (the same tests run in-process through `GLMTransport` there)."""
 
 from __future__ import annotations
 

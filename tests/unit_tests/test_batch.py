@@ -44,29 +44,11 @@ from langchain_glm.testing._wire import error_body
 AUTH = {"Authorization": "Bearer test"}
 
 
-def _unnest_timeout(request: httpx.Request) -> None:
-    """Undo the client's batch block nesting its timeout dict in itself (a core bug, being fixed).
-
-    `langchain_glm/_client.py` `_build` passes `template.extensions["timeout"]` (a dict) as
-    `timeout=`, so every value of the new dict is the old dict, and sockets refuse it (sync:
-    `socket.create_connection`, async: anyio). Drop these hooks once the client rewrite lands.
-    """
-    timeout = request.extensions.get("timeout", {})
-    if isinstance(timeout.get("read"), dict):
-        request.extensions["timeout"] = timeout["read"]
-
-
-async def _aunnest_timeout(request: httpx.Request) -> None:
-    _unnest_timeout(request)
-
-
 def glm_clients(**options: Any) -> dict[str, Any]:
-    """`http_client` and `http_async_client` for ChatGLM, with the timeout workaround."""
+    """`http_client` and `http_async_client` for ChatGLM (plain httpx clients)."""
     return {
-        "http_client": httpx.Client(event_hooks={"request": [_unnest_timeout]}, **options),
-        "http_async_client": httpx.AsyncClient(
-            event_hooks={"request": [_aunnest_timeout]}, **options
-        ),
+        "http_client": httpx.Client(**options),
+        "http_async_client": httpx.AsyncClient(**options),
     }
 
 
