@@ -1,5 +1,9 @@
-"""ChatGLM over real loopback HTTP: the captures of glm-api.md §8 replayed byte for byte,
-the quirks of §8.1, the error table and the retry policy (requests counted).
+"""ChatGLM over real loopback HTTP: real GLM-4.5/4.6 responses replayed byte for byte, the
+shape quirks they show, the error table and the retry policy (requests counted).
+
+The captures in `captures/` are real responses: the docs.z.ai chat-completion stream example
+(https://docs.z.ai/api-reference/llm/chat-completion) and go-vcr cassettes that
+charmbracelet/fantasy recorded against the live Z.ai API (`providertests/testdata`).
 
 Every scenario runs through the sync and async paths.
 """
@@ -148,7 +152,7 @@ def test_t8_docs_stream_with_null_finish_reason(glm_server: GLMServer, mode: str
     assert sum("finish_reason" in c.response_metadata for c in chunks) == 1
 
 
-# ----------------------------------------------------------------------------- quirks (§8.1)
+# ----------------------------------------------------------------------------- shape quirks
 
 
 def _body(message: dict[str, Any], finish: str = "stop", **top: Any) -> str:

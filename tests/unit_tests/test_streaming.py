@@ -1,4 +1,4 @@
-"""Tests of the pure stream parser, fed with frames shaped like the real captures (glm-api §8)."""
+"""Tests of the pure stream parser, fed with frames shaped like the real captures in e2e."""
 
 from __future__ import annotations
 
