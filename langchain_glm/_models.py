@@ -99,145 +99,142 @@ _STOP_4 = (
 )
 
 
-def _glm46_family() -> list[ModelSpec]:
-    """GLM-4.5 / 4.6 generation, including the vision models and GLM-4-32B."""
-    g45 = "GLM-4.5 series: 128K context, 96K output (docs.z.ai/guides/llm/glm-4.5)."
-    v46 = (
-        "GLM-4.6V series: 128K context, 32K output; response_format is for text models only. "
-        "Files go as the legacy file_url part (by URL): file_id works only on GLM-5.3-Flash."
-    )
-    return [
-        ModelSpec("glm-4.6", 200 * _K, 128 * _K, tool_stream=True, tokenizer=True),
-        ModelSpec("glm-4.5", 128 * _K, 96 * _K, tokenizer=True, note=g45),
-        *(
-            ModelSpec(name, 128 * _K, 96 * _K, note=g45)
-            for name in ("glm-4.5-air", "glm-4.5-x", "glm-4.5-airx", "glm-4.5-flash")
-        ),
-        *(
-            ModelSpec(
-                name,
-                128 * _K,
-                32 * _K,
-                inputs=_VISION,
-                json_mode=False,
-                file_part="file_url",
-                tokenizer=name == "glm-4.6v",
-                note=v46,
-            )
-            for name in ("glm-4.6v", "glm-4.6v-flash", "glm-4.6v-flashx")
-        ),
-        ModelSpec(
-            "glm-4.5v",
-            64 * _K,
-            16 * _K,
-            thinking="forced",
-            inputs=_VISION,
-            tools=False,
-            json_mode=False,
-            file_part="file_url",
-            note="Context: LiteLLM says 128K, sup.ai 64K; 64K is the safer profile and is not "
-            "enforced before sending. Tools are documented only for GLM-4.6V.",
-        ),
-        ModelSpec(
-            "glm-4-32b-0414-128k",
-            128 * _K,
-            16 * _K,
-            thinking="none",
-            note="No thinking: thinking is a GLM-4.5+ feature.",
-        ),
-    ]
-
-
-def _glm47_family() -> list[ModelSpec]:
-    """GLM-4.7 generation: forced thinking while enabled; reasoning_effort ignored."""
-    note = "reasoning_effort is tolerated (HTTP 200) but has no effect, so it is not sent."
-    return [
+_G45 = "GLM-4.5 series: 128K context, 96K output (docs.z.ai/guides/llm/glm-4.5)."
+_V46 = (
+    "GLM-4.6V series: 128K context, 32K output; response_format is for text models only. "
+    "Files go as the legacy file_url part (by URL): file_id works only on GLM-5.3-Flash."
+)
+_GLM46_FAMILY = (
+    # GLM-4.5 / 4.6 generation, including the vision models and GLM-4-32B.
+    ModelSpec("glm-4.6", 200 * _K, 128 * _K, tool_stream=True, tokenizer=True),
+    ModelSpec("glm-4.5", 128 * _K, 96 * _K, tokenizer=True, note=_G45),
+    *(
+        ModelSpec(name, 128 * _K, 96 * _K, note=_G45)
+        for name in ("glm-4.5-air", "glm-4.5-x", "glm-4.5-airx", "glm-4.5-flash")
+    ),
+    *(
         ModelSpec(
             name,
-            200 * _K,
             128 * _K,
-            thinking="forced",
-            tool_stream=name == "glm-4.7",
-            max_stop=4,
-            note=f"{note} {_STOP_4}",
+            32 * _K,
+            inputs=_VISION,
+            json_mode=False,
+            file_part="file_url",
+            tokenizer=name == "glm-4.6v",
+            note=_V46,
         )
-        for name in ("glm-4.7", "glm-4.7-flash", "glm-4.7-flashx")
-    ]
+        for name in ("glm-4.6v", "glm-4.6v-flash", "glm-4.6v-flashx")
+    ),
+    ModelSpec(
+        "glm-4.5v",
+        64 * _K,
+        16 * _K,
+        thinking="forced",
+        inputs=_VISION,
+        tools=False,
+        json_mode=False,
+        file_part="file_url",
+        note="Context: LiteLLM says 128K, sup.ai 64K; 64K is the safer profile and is not "
+        "enforced before sending. Tools are documented only for GLM-4.6V.",
+    ),
+    ModelSpec(
+        "glm-4-32b-0414-128k",
+        128 * _K,
+        16 * _K,
+        thinking="none",
+        note="No thinking: thinking is a GLM-4.5+ feature.",
+    ),
+)
 
 
-def _glm5_family() -> list[ModelSpec]:
-    """GLM-5 generation: 1M context from 5.2, efforts from 5.2, always-on thinking on 5.3."""
-    flash = (
-        "Vision schema (text, image, video, file). tool_stream and response_format are absent "
-        f"from that schema, so neither is offered. {_STOP_4}"
+_IGNORED_EFFORT = "reasoning_effort is tolerated (HTTP 200) but has no effect, so it is not sent."
+_GLM47_FAMILY = tuple(
+    # GLM-4.7 generation: forced thinking while enabled; reasoning_effort ignored.
+    ModelSpec(
+        name,
+        200 * _K,
+        128 * _K,
+        thinking="forced",
+        tool_stream=name == "glm-4.7",
+        max_stop=4,
+        note=f"{_IGNORED_EFFORT} {_STOP_4}",
     )
-    return [
-        ModelSpec("glm-5", 200 * _K, 128 * _K, tool_stream=True, max_stop=4, note=_STOP_4),
+    for name in ("glm-4.7", "glm-4.7-flash", "glm-4.7-flashx")
+)
+
+
+_FLASH_53 = (
+    "Vision schema (text, image, video, file). tool_stream and response_format are absent "
+    f"from that schema, so neither is offered. {_STOP_4}"
+)
+_GLM5_FAMILY = (
+    # GLM-5 generation: 1M context from 5.2, efforts from 5.2, always-on thinking on 5.3.
+    ModelSpec("glm-5", 200 * _K, 128 * _K, tool_stream=True, max_stop=4, note=_STOP_4),
+    ModelSpec(
+        "glm-5.1",
+        200 * _K,
+        128 * _K,
+        tool_stream=True,
+        max_stop=4,
+        note=f"reasoning_effort has no visible effect on GLM-5.1, so it is not sent. {_STOP_4}",
+    ),
+    ModelSpec(
+        "glm-5.2",
+        _1M,
+        128 * _K,
+        efforts=ALL_EFFORTS,
+        tool_stream=True,
+        max_stop=4,
+        note="The reference accepts all seven efforts (none/minimal skip thinking, low/medium "
+        "map to high, xhigh to max); the open-weights README says only high/max, but the "
+        f"hosted API accepts all, so all are allowed. {_STOP_4}",
+    ),
+    ModelSpec(
+        "glm-5.3",
+        _1M,
+        128 * _K,
+        thinking="always",
+        efforts=_GEN_53,
+        tool_stream=True,
+        max_stop=4,
+        note="Thinking cannot be disabled (400/1210); efforts low/high/max only on /paas/v4 "
+        f"(the coding base also takes medium: not special-cased). {_STOP_4}",
+    ),
+    *(
         ModelSpec(
-            "glm-5.1",
-            200 * _K,
-            128 * _K,
-            tool_stream=True,
-            max_stop=4,
-            note=f"reasoning_effort has no visible effect on GLM-5.1, so it is not sent. {_STOP_4}",
-        ),
-        ModelSpec(
-            "glm-5.2",
-            _1M,
-            128 * _K,
-            efforts=ALL_EFFORTS,
-            tool_stream=True,
-            max_stop=4,
-            note="The reference accepts all seven efforts (none/minimal skip thinking, low/medium "
-            "map to high, xhigh to max); the open-weights README says only high/max, but the "
-            f"hosted API accepts all, so all are allowed. {_STOP_4}",
-        ),
-        ModelSpec(
-            "glm-5.3",
+            name,
             _1M,
             128 * _K,
             thinking="always",
             efforts=_GEN_53,
-            tool_stream=True,
-            max_stop=4,
-            note="Thinking cannot be disabled (400/1210); efforts low/high/max only on /paas/v4 "
-            f"(the coding base also takes medium: not special-cased). {_STOP_4}",
-        ),
-        *(
-            ModelSpec(
-                name,
-                _1M,
-                128 * _K,
-                thinking="always",
-                efforts=_GEN_53,
-                inputs=_VISION,
-                json_mode=False,
-                max_stop=4,
-                note=flash,
-            )
-            for name in ("glm-5.3-flash", "glm-5.3-flashx")
-        ),
-        ModelSpec(
-            "glm-5-turbo",
-            200 * _K,
-            128 * _K,
-            max_stop=4,
-            note="Dropped from the 5.3-era model list; kept so calls that still work get limits.",
-        ),
-        ModelSpec(
-            "glm-5v-turbo",
-            202_752,
-            128 * _K,
             inputs=_VISION,
             json_mode=False,
             max_stop=4,
-            note="Dropped from the 5.3-era model list; kept so calls that still work get limits.",
-        ),
-    ]
+            note=_FLASH_53,
+        )
+        for name in ("glm-5.3-flash", "glm-5.3-flashx")
+    ),
+    ModelSpec(
+        "glm-5-turbo",
+        200 * _K,
+        128 * _K,
+        max_stop=4,
+        note="Dropped from the 5.3-era model list; kept so calls that still work get limits.",
+    ),
+    ModelSpec(
+        "glm-5v-turbo",
+        202_752,
+        128 * _K,
+        inputs=_VISION,
+        json_mode=False,
+        max_stop=4,
+        note="Dropped from the 5.3-era model list; kept so calls that still work get limits.",
+    ),
+)
 
 
 MODELS: Mapping[str, ModelSpec] = {
-    spec.name: spec for spec in (*_glm46_family(), *_glm47_family(), *_glm5_family())
+    spec.name: spec for spec in (*_GLM46_FAMILY, *_GLM47_FAMILY, *_GLM5_FAMILY)
 }
 """Every served GLM chat model, by lower-case id."""
 
