@@ -7,16 +7,17 @@ environment); here the environment points them at the local GLM server answering
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 import langchain_glm
-from langchain_glm import tools
 from langchain_glm.testing import GLMServer, auto_reply
 
 # with_structured_output forces its tool through bind_tools, which warns (as the README says)
@@ -33,13 +34,30 @@ def _blocks(text: str) -> list[str]:
     return [inspect.cleandoc(block) for block in _BLOCK.findall(text)]
 
 
+def _owners(module: ModuleType) -> Iterator[Any]:
+    """The module and every class, function and method defined in it."""
+    yield module
+    for value in vars(module).values():
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        if inspect.isclass(value):
+            yield value
+            yield from (m for m in vars(value).values() if inspect.isfunction(m))
+        elif inspect.isfunction(value):
+            yield value
+
+
 def _docstring_examples() -> list[tuple[str, str]]:
-    owners: list[Any] = [langchain_glm.ChatGLM, tools]
-    owners += [getattr(tools, name) for name in tools.__all__]
+    """Every ```python block in a docstring of any module of the package."""
+    root = Path(langchain_glm.__file__).parent
     found = []
-    for owner in owners:
-        name = getattr(owner, "__qualname__", getattr(owner, "__name__", "?"))
-        found += [(name, block) for block in _blocks(inspect.getdoc(owner) or "")]
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        module = importlib.import_module(".".join(p for p in parts if p != "__init__"))
+        for owner in _owners(module):
+            name = getattr(owner, "__qualname__", getattr(owner, "__name__", "?"))
+            doc = owner.__doc__ if isinstance(owner, ModuleType) else inspect.getdoc(owner)
+            found += [(name, block) for block in _blocks(doc or "")]
     return found
 
 
