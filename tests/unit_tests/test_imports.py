@@ -11,6 +11,10 @@ from pathlib import Path
 import langchain_glm
 
 EXPECTED_ALL = {
+    "BatchFailedError",
+    "BatchItemMissingError",
+    "BatchJob",
+    "BatchTimeoutError",
     "ChatGLM",
     "GLMAPIError",
     "GLMAuthenticationError",
