@@ -65,17 +65,15 @@ if TYPE_CHECKING:
         Reply,
         Script,
     )
-    from langchain_glm.testing._server import GLMServer
+    from langchain_glm.testing._server import GLMServer, GLMTransport
     from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
-    from langchain_glm.testing._transport import GLMTransport
 
 _HOMES = {
     "_auto": "auto_reply",
     "_batch": "advance_batches expire_batches",
     "_replies": "ErrorReply Plan RawReply RecordedRequest Reply Script",
-    "_server": "GLMServer",
+    "_server": "GLMServer GLMTransport",
     "_service": "DEFAULT_MODELS GLMService",
-    "_transport": "GLMTransport",
 }
 _HOME = {name: module for module, names in _HOMES.items() for name in names.split()}
 __all__ = [

@@ -21,8 +21,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
-from langchain_glm.testing._replies import Plan, RecordedRequest
-from langchain_glm.testing._wire import dumps, error_body
+from langchain_glm.testing._replies import Plan, RecordedRequest, dumps, error_body
 
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 """Answers one line's chat body: ``(HTTP status, JSON body)``, by the service's scripting."""

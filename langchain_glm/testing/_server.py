@@ -1,5 +1,6 @@
-"""`GLMServer`: `GLMService` over real HTTP/1.1 on the loopback interface, for tests.
+"""The carriers of `GLMService`: `GLMServer` (HTTP/1.1 on loopback), `GLMTransport` (httpx).
 
+`GLMServer`:
 HTTP is h11's (https://h11.readthedocs.io; httpx already depends on it through httpcore), on
 one asyncio loop in a background thread: one thread serves thousands of concurrent streams,
 and every fault (a delay, a trickle, a cut) is a cancellable ``await``, so `stop` ends open
@@ -8,28 +9,34 @@ streams at once. Never expose it beyond 127.0.0.1 and never use it in production
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
+import contextlib
+import math
 import socket
+import sys
 import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
 import h11
+import httpx
 
-from langchain_glm.testing._replies import Plan, RecordedRequest
-from langchain_glm.testing._service import GLMService, phrase
+from langchain_glm.testing._auto import auto_reply
+from langchain_glm.testing._replies import Plan, RecordedRequest, phrase
+from langchain_glm.testing._service import GLMService
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
-
-
-def parse_json(body: bytes) -> Any:
-    """The JSON value of a body, or ``None`` when it is empty or not JSON."""
-    try:
-        return json.loads(body) if body else None
-    except ValueError:
-        return None
+_OPTIONS = {
+    "--port": {"type": int, "default": 8000, "help": "TCP port, 0 for a free one"},
+    "--host": {"default": "127.0.0.1", "help": "127.0.0.1, localhost or ::1"},
+    "--api-key": {"default": None, "help": "accept only this key (default: any)"},
+    "--auto": {"action": "store_true", "help": "answer like a cooperative model (call tools, "
+               "JSON mode) instead of echoing"},
+}  # fmt: skip
 
 
 class GLMServer(GLMService):
@@ -165,10 +172,9 @@ async def _read(
         elif not isinstance(event, h11.EndOfMessage) or head is None:
             return None
         else:
-            path, _, query = head.target.decode().partition("?")
             headers = {k.decode(): v.decode() for k, v in head.headers}  # h11 lower-cases names
-            method, data = head.method.decode(), bytes(body)
-            return RecordedRequest(method, path, headers, parse_json(data), data, cid, query)
+            target, method = head.target.decode(), head.method.decode()
+            return RecordedRequest.of(method, target, headers, bytes(body), cid)
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) -> bool:
@@ -192,3 +198,110 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
         writer.write(conn.send(h11.EndOfMessage()) or b"")
     await writer.drain()
     return plan.complete and conn.our_state is h11.DONE
+
+
+def _timeout(request: httpx.Request) -> float:
+    """The client's read timeout: the longest silence it waits through."""
+    read = request.extensions.get("timeout", {}).get("read")
+    return math.inf if read is None else float(read)
+
+
+def _late(seconds: float, request: httpx.Request) -> None:
+    if seconds > _timeout(request):
+        raise httpx.ReadTimeout("timed out", request=request)
+
+
+def _recorded(request: httpx.Request, body: bytes) -> RecordedRequest:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return RecordedRequest.of(request.method, request.url.raw_path.decode(), headers, body)
+
+
+def _response(plan: Plan, request: httpx.Request) -> httpx.Response:
+    _late(plan.delay, request)
+    if plan.disconnect:
+        message = "Server disconnected without sending a response."
+        raise httpx.RemoteProtocolError(message, request=request)
+    body = _Body(plan, request)
+    return httpx.Response(plan.status, headers=plan.header_list(), stream=body, request=request)
+
+
+class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body paced as planned, ending early when the plan cuts it."""
+
+    def __init__(self, plan: Plan, request: httpx.Request) -> None:
+        self._plan, self._request = plan, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        for gap, piece in self._plan.paced():
+            time.sleep(min(gap, _timeout(self._request)))
+            _late(gap, self._request)
+            yield piece
+        self._end()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for gap, piece in self._plan.paced():
+            await asyncio.sleep(min(gap, _timeout(self._request)))
+            _late(gap, self._request)
+            yield piece
+        self._end()
+
+    def _end(self) -> None:
+        if not self._plan.complete:
+            message = "peer closed connection without sending complete message body"
+            raise httpx.RemoteProtocolError(message, request=self._request)
+
+
+class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The GLM test service as an httpx transport: same behaviour as `GLMServer`, no sockets.
+
+    Pass it as ``http_client=httpx.Client(transport=t)`` or
+    ``http_async_client=httpx.AsyncClient(transport=t)``, with any base URL. Delays and trickles
+    honour the client's read timeout (raising `httpx.ReadTimeout`), cuts and disconnects raise
+    `httpx.RemoteProtocolError`, as over a socket.
+    """
+
+    base_url = "http://glm.test/api/paas/v4"
+    """A base URL for clients of this transport (any host works)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request; the body streams as planned."""
+        plan = self.plan(_recorded(request, request.read()))
+        time.sleep(min(plan.delay, _timeout(request)))
+        return _response(plan, request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request (async); the body streams as planned."""
+        plan = self.plan(_recorded(request, await request.aread()))
+        await asyncio.sleep(min(plan.delay, _timeout(request)))
+        return _response(plan, request)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m langchain_glm.testing``: serve on loopback until Ctrl-C.
+
+    Args:
+        argv: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 2 when the address cannot be used.
+    """
+    description = "Local GLM-compatible test server (loopback only, never for production)."
+    parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=description)
+    for flag, options in _OPTIONS.items():
+        parser.add_argument(flag, **options)  # type: ignore[arg-type]
+    args = parser.parse_args(argv)
+    if args.host not in LOOPBACK_HOSTS:
+        parser.error(f"refusing to listen on {args.host!r}: this test server is loopback only")
+    server = GLMServer(port=args.port, host=args.host, api_key=args.api_key)
+    server.script(auto_reply if args.auto else None)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"GLM test server listening on {server.base_url}", flush=True)
+    print("Test tool only, not for production. Press Ctrl-C to stop.", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+    server.stop()
+    return 0
