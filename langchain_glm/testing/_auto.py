@@ -24,14 +24,7 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def auto_reply(request: RecordedRequest) -> Reply:
-    """Decide the reply to one chat-completions request from its JSON body.
-
-    Args:
-        request: The recorded request (validated by the service).
-
-    Returns:
-        A tool call, a JSON object, or a text answer (see the module docstring).
-    """
+    """Decide the reply to one chat-completions request from its JSON body."""
     body: dict[str, Any] = request.json
     messages: list[dict[str, Any]] = body["messages"]
     said = last_user_text(body)
@@ -59,7 +52,6 @@ def auto_reply(request: RecordedRequest) -> Reply:
 
 
 def _schema_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last JSON object in any message text that looks like an object schema."""
     found = None
     decoder = json.JSONDecoder()
     for message in messages:

@@ -154,7 +154,6 @@ class _Batches:
         }
 
     def _step(self, batch: dict[str, Any], work: dict[str, Any]) -> None:
-        """Validate the input (validating), or answer the next lines (in_progress)."""
         if batch["status"] == "validating":
             work["lines"], reason = _parse(self.files[batch["input_file_id"]]["content"])
             if not work["keep_input"]:
@@ -179,7 +178,6 @@ class _Batches:
         batch.update(status=status, **{f"{status}_at": _now()})
 
     def _finish(self, batch: dict[str, Any], work: dict[str, Any], end: str) -> None:
-        """Write the output and error files (answers in reverse order) and end the batch."""
         for key, ok in (("output_file_id", True), ("error_file_id", False)):
             rows = [
                 dumps(
@@ -202,24 +200,13 @@ class _Batches:
 
 
 def advance_batches(state: dict[str, Any], batch_id: str | None = None, steps: int = 1) -> None:
-    """Move one batch (or every batch) ``steps`` statuses on; ended batches stay put.
-
-    Args:
-        state: The service's Batch API store, ``GLMService.batch_state``.
-        batch_id: The batch, or ``None`` for all.
-        steps: How many steps.
-    """
+    """Move one batch (or every batch) ``steps`` statuses on; ended batches stay put."""
     for _ in range(steps):
         _Batches(state).advance([batch_id] if batch_id else None)
 
 
 def expire_batches(state: dict[str, Any], batch_id: str | None = None) -> None:
-    """End unfinished batches as ``expired``, keeping the answers given so far.
-
-    Args:
-        state: The service's Batch API store, ``GLMService.batch_state``.
-        batch_id: The batch, or ``None`` for all.
-    """
+    """End unfinished batches as ``expired``, keeping the answers given so far."""
     _Batches(state).advance([batch_id] if batch_id else None, expire=True)
 
 

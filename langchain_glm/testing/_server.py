@@ -119,7 +119,6 @@ class GLMServer(GLMService):
         await asyncio.to_thread(self.stop)
 
     def _run(self, sock: socket.socket, stop: asyncio.Future[None]) -> None:
-        """Thread body: serve until `stop`, then cancel every connection."""
         tasks: set[asyncio.Task[None]] = set()
 
         def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -140,7 +139,6 @@ class GLMServer(GLMService):
         loop.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve requests on one connection until it closes, keep-alive ends or `stop`."""
         self._connections += 1
         conn, cid = h11.Connection(h11.SERVER), self._connections
         try:
@@ -159,7 +157,6 @@ class GLMServer(GLMService):
 async def _read(
     conn: h11.Connection, reader: asyncio.StreamReader, cid: int
 ) -> RecordedRequest | None:
-    """Read one request off a connection; ``None`` when the client closed it."""
     head, body = None, bytearray()
     while True:
         event = conn.next_event()
@@ -178,7 +175,6 @@ async def _read(
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) -> bool:
-    """Carry out a plan on a connection; returns whether it can serve another request."""
     if plan.delay > 0:
         await asyncio.sleep(plan.delay)
     if plan.disconnect:
@@ -201,7 +197,6 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
 
 
 def _timeout(request: httpx.Request) -> float:
-    """The client's read timeout: the longest silence it waits through."""
     read = request.extensions.get("timeout", {}).get("read")
     return math.inf if read is None else float(read)
 
@@ -277,14 +272,7 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``python -m langchain_glm.testing``: serve on loopback until Ctrl-C.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        The exit status: 0, or 2 when the address cannot be used.
-    """
+    """Run ``python -m langchain_glm.testing``: serve on loopback until Ctrl-C."""
     description = "Local GLM-compatible test server (loopback only, never for production)."
     parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=description)
     for flag, options in _OPTIONS.items():

@@ -59,10 +59,7 @@ def _b64(part: str) -> bytes:
 
 
 def check_auth(headers: Mapping[str, str], api_key: str | None) -> ErrorReply | None:
-    """401 with 1001 (no token), 1002 (wrong) or 1003 (expired JWT); ``None``: accepted.
-
-    A JWT is valid when signed HS256 with the secret of an ``id.secret`` key, ``exp`` in ms.
-    """
+    """401 with 1001 (no token), 1002 (wrong) or 1003 (expired JWT); ``None``: accepted."""
     raw = headers.get("authorization", "").strip()
     scheme, _, rest = raw.partition(" ")
     token = rest.strip() if scheme.lower() == "bearer" else raw
@@ -255,14 +252,7 @@ class GLMService:
             self._queue.extend(items)
 
     def fail(self, fragment: str, status: int, code: str, message: str | None = None) -> None:
-        """Answer the next request whose path contains ``fragment`` (any route) with an error.
-
-        Args:
-            fragment: Part of the path, e.g. ``"/batches/"``.
-            status: HTTP status.
-            code: GLM business code.
-            message: ``None`` uses the service's message for well-known codes.
-        """
+        """Answer the next request whose path contains ``fragment`` (any route) with an error."""
         with self._lock:
             self._faults.append((fragment, ErrorReply(status, code, message)))
 
@@ -278,7 +268,6 @@ class GLMService:
             self._script, self._seq = None, 0
 
     def _take_seq(self, request: RecordedRequest | None = None) -> tuple[int, ErrorReply | None]:
-        """Count (and record) a request; also pop the first fault its path matches."""
         with self._lock:
             self._seq += 1
             if request is None:
@@ -290,14 +279,7 @@ class GLMService:
             return self._seq - 1, hit and hit[1]
 
     def plan(self, request: RecordedRequest) -> Plan:
-        """Record one request and decide its whole response: route, auth, validation, reply.
-
-        Args:
-            request: The parsed request.
-
-        Returns:
-            The plan a carrier executes.
-        """
+        """Record one request and decide its whole response: route, auth, validation, reply."""
         seq, fault = self._take_seq(request)
         base = next((b for b in BASE_PATHS if request.path.startswith(b + "/")), "")
         route = request.path[len(base) :] if base else ""
@@ -320,14 +302,7 @@ class GLMService:
         return render(self._next(request), request.json, seq)
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer a non-stream chat body as scripted (one Batch API line).
-
-        Args:
-            body: A chat-completions request body.
-
-        Returns:
-            ``(HTTP status, JSON body)``: a completion, or GLM's error body.
-        """
+        """Answer a non-stream chat body as scripted (one Batch API line)."""
         (seq, _), body = self._take_seq(), {**body, "stream": False}
         request = RecordedRequest("POST", "/chat/completions", {}, body, dumps(body))
         answer = self._check(body) or self._next(request)
@@ -345,7 +320,6 @@ class GLMService:
         return None if isinstance(body, dict) else ErrorReply(400, "1210")
 
     def _next(self, request: RecordedRequest) -> Answer:
-        """The next queued item, else the script, else the default (500 when a script fails)."""
         with self._lock:
             item = self._queue.popleft() if self._queue else self._script
         if isinstance(item, (Reply, ErrorReply, RawReply)):
