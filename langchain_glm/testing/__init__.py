@@ -68,14 +68,13 @@ if TYPE_CHECKING:
     from langchain_glm.testing._server import GLMServer, GLMTransport
     from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
 
-_HOMES = {
+_HOME = {
     "_auto": "auto_reply",
     "_batch": "advance_batches expire_batches",
     "_replies": "ErrorReply Plan RawReply RecordedRequest Reply Script",
     "_server": "GLMServer GLMTransport",
     "_service": "DEFAULT_MODELS GLMService",
 }
-_HOME = {name: module for module, names in _HOMES.items() for name in names.split()}
 __all__ = [
     "DEFAULT_MODELS",
     "ErrorReply",
@@ -95,9 +94,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
-    if name not in _HOME:
+    home = next((m for m, names in _HOME.items() if name in names.split()), None)
+    if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
 
 
 def __dir__() -> list[str]:
