@@ -57,23 +57,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_glm.testing._auto import auto_reply
     from langchain_glm.testing._batch import advance_batches, expire_batches
-    from langchain_glm.testing._replies import (
+    from langchain_glm.testing._server import GLMServer, GLMTransport
+    from langchain_glm.testing._service import (
+        DEFAULT_MODELS,
         ErrorReply,
+        GLMService,
         Plan,
         RawReply,
         RecordedRequest,
         Reply,
         Script,
     )
-    from langchain_glm.testing._server import GLMServer, GLMTransport
-    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
 
 _HOME = {
     "_auto": "auto_reply",
     "_batch": "advance_batches expire_batches",
-    "_replies": "ErrorReply Plan RawReply RecordedRequest Reply Script",
     "_server": "GLMServer GLMTransport",
-    "_service": "DEFAULT_MODELS GLMService",
+    "_service": "DEFAULT_MODELS ErrorReply GLMService Plan RawReply RecordedRequest Reply Script",
 }
 __all__ = [
     "DEFAULT_MODELS",

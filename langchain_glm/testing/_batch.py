@@ -21,7 +21,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
-from langchain_glm.testing._replies import Plan, RecordedRequest, dumps, error_body
+from langchain_glm.testing._service import Plan, RecordedRequest, dumps, error_body
 
 ENDPOINT, MAX_LINES = "/v4/chat/completions", 50_000
 _ROUTE = re.compile(r"/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?$")

@@ -24,8 +24,7 @@ import h11
 import httpx
 
 from langchain_glm.testing._auto import auto_reply
-from langchain_glm.testing._replies import Plan, RecordedRequest, phrase
-from langchain_glm.testing._service import GLMService
+from langchain_glm.testing._service import GLMService, Plan, RecordedRequest, phrase
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
