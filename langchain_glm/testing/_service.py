@@ -300,127 +300,114 @@ def _hex(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One chat request as far as rendering goes: ids, generation (``modern``: 4.7/5.x), flags."""
-
-    seq: int
-    model: str
-    stream: bool
-    tool_stream: bool
-    thinking: bool
-    modern: bool
-    response_id: str  # Beijing YYYYMMDDHHMMSS plus 16 hex digits
-    request_id: str  # the client's, else the response id
-    created: int
-    prompt_chars: int
-
-    @classmethod
-    def of(cls, body: dict[str, Any], seq: int) -> Turn:
-        """The turn of a validated request body (``seq`` seeds the ids)."""
-        now, model, thinking = time.time(), str(body.get("model", "")), body.get("thinking")
-        rid = datetime.fromtimestamp(now, _BEIJING).strftime("%Y%m%d%H%M%S") + _hex(f"id:{seq}", 16)
-        off = isinstance(thinking, dict) and thinking.get("type") == "disabled"
-        off = off or body.get("reasoning_effort") in ("none", "minimal")
-        spec, asked = spec_for(model), body.get("request_id")
-        thinks = not off and (spec is None or spec.thinking != "none")
-        modern = model.lower().startswith(("glm-4.7", "glm-5"))
-        chars = len(json.dumps(body.get("messages", []), ensure_ascii=False))
-        flags = (body.get("stream") is True, body.get("tool_stream") is True, thinks, modern)
-        return cls(seq, model, *flags, rid, asked or rid, int(now), chars)
-
-    def tool_call_id(self, index: int) -> str:
-        """A deterministic id: ``call_<24 hex>`` in streams, ``call_-<19 digits>`` else."""
-        digest = _hex(f"call:{self.seq}:{index}", 24)
-        big = 10**18 + int(digest, 16) % (9 * 10**18)
-        return f"call_{digest}" if self.stream else f"call_-{big}"
-
-    def resolve(self, reply: Reply) -> tuple[str, list[tuple[str, str, str]], dict[str, Any]]:
-        """The reply's reasoning, ``(id, name, arguments)`` calls and usage for this turn."""
-        reasoning = (reply.reasoning or "") if self.thinking else ""
-        calls = []
-        for index, call in enumerate(reply.tool_calls or ()):
-            args = call.get("arguments", {})
-            args = args if isinstance(args, str) else dumps(args).decode()
-            calls.append((str(call.get("id") or self.tool_call_id(index)), call["name"], args))
-        chars = len(reply.text) + len(reasoning) + sum(len(c[1]) + len(c[2]) for c in calls)
-        given = reply.usage or {}
-        prompt = given.get("prompt_tokens", tokens(self.prompt_chars))
-        completion = given.get("completion_tokens", tokens(chars))
-        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
-        usage["total_tokens"] = prompt + completion
-        usage["prompt_tokens_details"] = {"cached_tokens": given.get("cached_tokens", 0)}
-        if "reasoning_tokens" in given or self.modern:
-            derived = tokens(len(reasoning)) if reasoning else 0
-            usage["completion_tokens_details"] = {
-                "reasoning_tokens": given.get("reasoning_tokens", derived)
-            }
-        return reasoning, calls, usage
-
-    def head(self, reply: Reply, kind: str) -> dict[str, Any]:
-        """The keys every body or frame starts with (``kind``: the ``object`` value)."""
-        head: dict[str, Any] = {"id": self.response_id, "created": self.created}
-        if reply.include_object or self.modern:
-            head["object"] = kind
-        return head | {"model": reply.model or self.model}
-
-
-def _extras(reply: Reply) -> dict[str, Any]:
-    pairs = (("web_search", reply.web_search), ("content_filter", reply.content_filter))
-    return {key: value for key, value in pairs if value is not None}
-
-
-def _finish(reply: Reply, calls: list[Any]) -> str:
-    return reply.finish_reason or ("tool_calls" if calls else "stop")
-
-
-def completion_body(reply: Reply, turn: Turn) -> dict[str, Any]:
-    """The non-stream response body of a reply (GLM serializes it with sorted keys)."""
-    reasoning, calls, usage = turn.resolve(reply)
-    message: dict[str, Any] = {"role": "assistant"}
-    if reply.text or not calls or turn.modern:
-        message["content"] = reply.text
-    if reasoning:
-        message["reasoning_content"] = reasoning
-    if calls:
-        message["tool_calls"] = [
-            {"id": cid, "index": i, "type": "function", "function": {"name": n, "arguments": a}}
-            for i, (cid, n, a) in enumerate(calls)
-        ]
-    choice = {"finish_reason": _finish(reply, calls), "index": 0, "message": message}
-    body = turn.head(reply, "chat.completion") | {"choices": [choice]}
-    return body | {"request_id": turn.request_id, "usage": usage} | _extras(reply)
-
-
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def stream_frames(reply: Reply, turn: Turn) -> list[dict[str, Any]]:
-    """The JSON frames of a streamed reply (without ``[DONE]``); the last carries usage."""
-    (reasoning, calls, usage), role, size = (
-        turn.resolve(reply),
-        {"role": "assistant"},
-        reply.chunk_size,
-    )
-    newline = [] if turn.modern or not reasoning else [{**role, "content": "\n"}]
-    thoughts = _pieces(reasoning, size)
-    deltas: list[Any] = [*newline, *({**role, "reasoning_content": p} for p in thoughts)]
-    tail = {"reasoning_content": ""} if newline else {}
-    deltas += [{**role, "content": p, **tail} for p in _pieces(reply.text, size)]
-    deltas += newline if calls and not reply.text else []
-    for i, (call_id, name, args) in enumerate(calls):
-        first = {"name": name, "arguments": "" if turn.tool_stream else args}
-        call = {"id": call_id, "index": i, "type": "function", "function": first}
-        deltas.append({"tool_calls": [call]})
-        fragments = _pieces(args, size) if turn.tool_stream else []
-        deltas += [{"tool_calls": [{"index": i, "function": {"arguments": p}}]} for p in fragments]
-    head = turn.head(reply, "chat.completion.chunk")
-    frames = [{**head, "choices": [{"index": 0, "delta": d}]} for d in deltas]
-    last = {"index": 0, "finish_reason": _finish(reply, calls), "delta": {**role, "content": ""}}
-    frames.append({**head, "choices": [last], "usage": usage})
-    frames[0] |= _extras(reply)
-    return frames
+class _Turn:
+    """A reply rendered for one chat request: its ids, flags (``modern``: GLM-4.7/5.x), usage."""
+
+    def __init__(self, body: dict[str, Any], seq: int, reply: Reply | None = None) -> None:
+        self.reply = r = reply or Reply()
+        now, model, thinking = time.time(), str(body.get("model", "")), body.get("thinking")
+        rid = datetime.fromtimestamp(now, _BEIJING).strftime("%Y%m%d%H%M%S") + _hex(f"id:{seq}", 16)
+        self.response_id, self.request_id, self.created = (
+            rid,
+            body.get("request_id") or rid,
+            int(now),
+        )
+        self.stream, self.tool_stream = body.get("stream") is True, body.get("tool_stream") is True
+        self.modern = model.lower().startswith(("glm-4.7", "glm-5"))
+        off = isinstance(thinking, dict) and thinking.get("type") == "disabled"
+        off = off or body.get("reasoning_effort") in ("none", "minimal")
+        thinks = not off and getattr(spec_for(model), "thinking", "") != "none"
+        self.reasoning = (r.reasoning or "") if thinks else ""
+        self.calls: list[tuple[str, str, str]] = []
+        for index, call in enumerate(r.tool_calls or ()):
+            args = call.get("arguments", {})
+            args = args if isinstance(args, str) else dumps(args).decode()
+            digest = _hex(f"call:{seq}:{index}", 24)  # GLM's id shapes, stream or not
+            made = f"call_-{10**18 + int(digest, 16) % (9 * 10**18)}"
+            made = f"call_{digest}" if self.stream else made
+            self.calls.append((str(call.get("id") or made), call["name"], args))
+        self.finish = r.finish_reason or ("tool_calls" if self.calls else "stop")
+        self.prompt_chars = len(json.dumps(body.get("messages", []), ensure_ascii=False))
+        self.model, pairs = (
+            r.model or model,
+            (("web_search", r.web_search), ("content_filter", r.content_filter)),
+        )
+        self.extras = {key: value for key, value in pairs if value is not None}
+
+    def usage(self) -> dict[str, Any]:
+        """The usage object: given counts, the rest estimated from text lengths."""
+        given, calls = self.reply.usage or {}, sum(len(c[1]) + len(c[2]) for c in self.calls)
+        prompt = given.get("prompt_tokens", tokens(self.prompt_chars))
+        completion = given.get(
+            "completion_tokens", tokens(len(self.reply.text) + len(self.reasoning) + calls)
+        )
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
+        usage["total_tokens"] = prompt + completion
+        usage["prompt_tokens_details"] = {"cached_tokens": given.get("cached_tokens", 0)}
+        if "reasoning_tokens" in given or self.modern:
+            derived = tokens(len(self.reasoning)) if self.reasoning else 0
+            usage["completion_tokens_details"] = {
+                "reasoning_tokens": given.get("reasoning_tokens", derived)
+            }
+        return usage
+
+    def head(self, kind: str) -> dict[str, Any]:
+        """The keys every body or frame starts with (``kind``: the ``object`` value)."""
+        obj = {"object": kind} if self.reply.include_object or self.modern else {}
+        return {"id": self.response_id, "created": self.created, **obj, "model": self.model}
+
+    def body(self) -> dict[str, Any]:
+        """The non-stream response body (GLM serializes it with sorted keys)."""
+        r, calls, message = self.reply, self.calls, {"role": "assistant"}
+        if r.text or not calls or self.modern:
+            message["content"] = r.text
+        if self.reasoning:
+            message["reasoning_content"] = self.reasoning
+        tool_calls = [
+            {"id": cid, "index": i, "type": "function", "function": {"name": n, "arguments": a}}
+            for i, (cid, n, a) in enumerate(calls)
+        ]
+        choice = {
+            "finish_reason": self.finish,
+            "index": 0,
+            "message": message | ({"tool_calls": tool_calls} if calls else {}),
+        }
+        return (
+            self.head("chat.completion")
+            | {"choices": [choice], "request_id": self.request_id, "usage": self.usage()}
+            | self.extras
+        )
+
+    def frames(self) -> list[dict[str, Any]]:
+        """The JSON frames of the streamed reply (without ``[DONE]``); the last carries usage."""
+        role, size, text = {"role": "assistant"}, self.reply.chunk_size, self.reply.text
+        newline = [] if self.modern or not self.reasoning else [{**role, "content": "\n"}]
+        deltas: list[Any] = [
+            *newline,
+            *({**role, "reasoning_content": p} for p in _pieces(self.reasoning, size)),
+        ]
+        tail = {"reasoning_content": ""} if newline else {}
+        deltas += [{**role, "content": p, **tail} for p in _pieces(text, size)]
+        deltas += newline if self.calls and not text else []
+        for i, (call_id, name, args) in enumerate(self.calls):
+            first = {"name": name, "arguments": "" if self.tool_stream else args}
+            deltas.append(
+                {"tool_calls": [{"id": call_id, "index": i, "type": "function", "function": first}]}
+            )
+            fragments = _pieces(args, size) if self.tool_stream else []
+            deltas += [
+                {"tool_calls": [{"index": i, "function": {"arguments": p}}]} for p in fragments
+            ]
+        head = self.head("chat.completion.chunk")
+        frames = [{**head, "choices": [{"index": 0, "delta": d}]} for d in deltas]
+        last = {"index": 0, "finish_reason": self.finish, "delta": {**role, "content": ""}}
+        frames.append({**head, "choices": [last], "usage": self.usage()})
+        frames[0] |= self.extras
+        return frames
 
 
 def _event(obj: Any) -> bytes:
@@ -450,15 +437,15 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
         return Plan.of(answer.status, answer.body, ctype, delay)
     if answer.disconnect:
         return Plan(delay=delay, disconnect=True)
-    turn, error, complete = Turn.of(body, seq), answer.stream_error, answer.cut_after is None
+    turn, error, complete = _Turn(body, seq, answer), answer.stream_error, answer.cut_after is None
     error = error if error is None or "error" in error else {"error": error}
     if not turn.stream:
-        data = dumps(completion_body(answer, turn), sort_keys=True) if error is None else b""
+        data = dumps(turn.body(), sort_keys=True) if error is None else b""
         data = data or dumps(error)
         data = data if answer.malformed_after is None else data[: len(data) // 2]
         sent = data if complete else data[: len(data) // 2]
         return Plan(200, {"Content-Type": JSON}, (sent,), len(data), delay, complete=complete)
-    events = [_event(frame) for frame in stream_frames(answer, turn)] + [b"data: [DONE]\n\n"]
+    events = [_event(frame) for frame in turn.frames()] + [b"data: [DONE]\n\n"]
     if answer.malformed_after is not None:  # two frames run together mid-object
         start = b'{"id":"%s","choices":[{"index":0,"delta":{"content":"' % turn.response_id.encode()
         where = min(answer.malformed_after, len(events) - 1)
@@ -727,7 +714,7 @@ class GLMService:
         if (error := error or self._check(request.json)) is not None:
             return render(error, None, seq)
         if route == "/tokenizer":
-            turn, tools = Turn.of(request.json, seq), request.json.get("tools")
+            turn, tools = _Turn(request.json, seq), request.json.get("tools")
             count = tokens(turn.prompt_chars + (len(dumps(tools)) if tools else 0))
             usage = {"prompt_tokens": count, "image_tokens": 0, "video_tokens": 0}
             ids = {"id": turn.response_id, "created": turn.created, "request_id": turn.request_id}
