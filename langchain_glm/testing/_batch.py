@@ -27,15 +27,7 @@ ENDPOINT, MAX_LINES = "/v4/chat/completions", 50_000
 _ROUTE = re.compile(r"/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?$")
 _STEP = {"validating": "in_progress", "in_progress": "finalizing"}
 _END = {"finalizing": "completed", "cancelling": "cancelled"}
-_ROUTES = {  # (method, kind, with an id, action) -> handler method
-    ("POST", "files", False, None): "upload",
-    ("GET", "files", True, "content"): "content",
-    ("DELETE", "files", True, None): "delete",
-    ("POST", "batches", False, None): "create",
-    ("GET", "batches", True, None): "get",
-    ("POST", "batches", True, "cancel"): "cancel",
-    ("GET", "batches", False, None): "page",
-}
+_ONE = {"files": "file", "batches": "batch"}  # routes with an id name a method in the singular
 
 
 def _now() -> int:
@@ -95,21 +87,21 @@ class _Batches:
         self.files[file_id] = {"id": file_id, "content": content}
         return file_id
 
-    def upload(self, request: RecordedRequest, _: str) -> Any:
+    def post_files(self, request: RecordedRequest, _: str) -> Any:
         fields = multipart_fields(request.headers.get("content-type", ""), request.body)
         if fields.get("purpose") != b"batch" or "file" not in fields:
             return 400, error_body("1210", "multipart form needs a `file` and purpose=batch")
         obj = {"id": self._store(fields["file"]), "object": "file", "bytes": len(fields["file"])}
         return {**obj, "purpose": "batch", "created_at": _now(), "filename": "batch.jsonl"}
 
-    def content(self, _: RecordedRequest, file_id: str) -> Any:
+    def get_file_content(self, _: RecordedRequest, file_id: str) -> Any:
         return Plan.of(200, self.files[file_id]["content"], "application/octet-stream")
 
-    def delete(self, _: RecordedRequest, file_id: str) -> Any:
+    def delete_file(self, _: RecordedRequest, file_id: str) -> Any:
         del self.files[file_id]
         return {"id": file_id, "object": "file", "deleted": True}
 
-    def create(self, request: RecordedRequest, _: str) -> Any:
+    def post_batches(self, request: RecordedRequest, _: str) -> Any:
         body = request.json if isinstance(request.json, dict) else {}
         file_id = body.get("input_file_id")
         if file_id not in self.files or body.get("endpoint") != ENDPOINT:
@@ -127,18 +119,18 @@ class _Batches:
         self.work[batch_id] = {"keep_input": keep, "lines": [], "out": []}
         return self.batches[batch_id]
 
-    def get(self, _: RecordedRequest, batch_id: str) -> Any:
+    def get_batch(self, _: RecordedRequest, batch_id: str) -> Any:
         if self.state.get("auto_advance", True):
             self.advance([batch_id])
         return self.batches[batch_id]
 
-    def cancel(self, _: RecordedRequest, batch_id: str) -> Any:
+    def post_batch_cancel(self, _: RecordedRequest, batch_id: str) -> Any:
         batch = self.batches[batch_id]
         if batch["status"] in ("validating", "in_progress", "finalizing"):
             batch.update(status="cancelling", cancelling_at=_now())
         return batch
 
-    def page(self, request: RecordedRequest, _: str) -> Any:
+    def get_batches(self, request: RecordedRequest, _: str) -> Any:
         query = {key: values[0] for key, values in parse_qs(request.query).items()}
         newest = sorted(self.batches.values(), key=lambda b: b["id"], reverse=True)
         start = next((i + 1 for i, b in enumerate(newest) if b["id"] == query.get("after")), 0)
@@ -215,13 +207,14 @@ def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str
     state["answer"], batches = answer, _Batches(state)
     match = _ROUTE.search(request.path)
     kind, ident, action = match.groups() if match else ("", None, None)
-    route = _ROUTES.get((request.method, kind, ident is not None, action))
+    name = f"{request.method}_{_ONE.get(kind, kind) if ident else kind}_{action or ''}"
+    route = getattr(batches, name.lower().rstrip("_"), None)  # e.g. post_batch_cancel
     if route is None:
         result = 404, error_body("1222", f"API does not exist: {request.method} {request.path}")
     elif ident is not None and ident not in state[kind]:
         result = 404, error_body("1222", f"{kind.rstrip('s')} {ident} not found")
     else:
-        result = getattr(batches, route)(request, ident or "")
+        result = route(request, ident or "")
     if isinstance(result, Plan):
         return result
     status, obj = result if isinstance(result, tuple) else (200, result)

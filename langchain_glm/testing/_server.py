@@ -1,10 +1,8 @@
-"""The carriers of `GLMService`: `GLMServer` (HTTP/1.1 on loopback), `GLMTransport` (httpx).
+"""The carriers of `GLMService`: `GLMServer` (HTTP/1.1 on loopback) and `GLMTransport` (httpx).
 
-`GLMServer`:
-HTTP is h11's (https://h11.readthedocs.io; httpx already depends on it through httpcore), on
-one asyncio loop in a background thread: one thread serves thousands of concurrent streams,
-and every fault (a delay, a trickle, a cut) is a cancellable ``await``, so `stop` ends open
-streams at once. Never expose it beyond 127.0.0.1 and never use it in production.
+`GLMServer` speaks h11's HTTP (https://h11.readthedocs.io; httpx depends on it) on one asyncio
+loop in a thread: thousands of concurrent streams, and every fault is a cancellable ``await``,
+so `stop` ends open streams at once. Never expose it beyond 127.0.0.1, never use it in production.
 """
 
 from __future__ import annotations
@@ -45,11 +43,8 @@ class GLMServer(GLMService):
 
         Args:
             port: TCP port; 0 picks a free one.
-            host: ``127.0.0.1`` (default), ``localhost`` or ``::1``; nothing else is allowed.
+            host: ``127.0.0.1``, ``localhost`` or ``::1`` (anything else: `ValueError`).
             **options: `GLMService` options: ``api_key``, ``models``, ``validate``.
-
-        Raises:
-            ValueError: If ``host`` is not a loopback host.
         """
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"GLMServer binds to loopback only, not {host!r}")
@@ -95,8 +90,7 @@ class GLMServer(GLMService):
     def stop(self) -> None:
         """Close the listener and every connection, and join the thread (idempotent)."""
         if self._thread is not None and self._stop is not None:
-            stop = self._stop
-            stop.get_loop().call_soon_threadsafe(stop.set_result, None)
+            self._stop.get_loop().call_soon_threadsafe(self._stop.set_result, None)
             self._thread.join()
             self._thread = None
 
@@ -190,54 +184,44 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
     return plan.complete and conn.our_state is h11.DONE
 
 
-def _timeout(request: httpx.Request) -> float:
-    read = request.extensions.get("timeout", {}).get("read")
-    return math.inf if read is None else float(read)
-
-
-def _late(seconds: float, request: httpx.Request) -> None:
-    if seconds > _timeout(request):
-        raise httpx.ReadTimeout("timed out", request=request)
-
-
-def _recorded(request: httpx.Request, body: bytes) -> RecordedRequest:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return RecordedRequest.of(request.method, request.url.raw_path.decode(), headers, body)
-
-
-def _response(plan: Plan, request: httpx.Request) -> httpx.Response:
-    _late(plan.delay, request)
-    if plan.disconnect:
-        message = "Server disconnected without sending a response."
-        raise httpx.RemoteProtocolError(message, request=request)
-    body = _Body(plan, request)
-    return httpx.Response(plan.status, headers=plan.header_list(), stream=body, request=request)
-
-
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body paced as planned, ending early when the plan cuts it."""
+    """A response body paced as planned; faults raise what httpx raises over a socket."""
 
     def __init__(self, plan: Plan, request: httpx.Request) -> None:
-        self._plan, self._request = plan, request
+        read = request.extensions.get("timeout", {}).get("read")
+        self.plan, self.request, self.timeout = plan, request, math.inf if read is None else read
+        self.wait = min(plan.delay, self.timeout)  # then `response` raises ReadTimeout
+
+    def _late(self, seconds: float) -> None:
+        if seconds > self.timeout:
+            raise httpx.ReadTimeout("timed out", request=self.request)
+
+    def response(self) -> httpx.Response:
+        self._late(self.plan.delay)
+        if self.plan.disconnect:
+            message = "Server disconnected without sending a response."
+            raise httpx.RemoteProtocolError(message, request=self.request)
+        headers, request = self.plan.header_list(), self.request
+        return httpx.Response(self.plan.status, headers=headers, stream=self, request=request)
 
     def __iter__(self) -> Iterator[bytes]:
-        for gap, piece in self._plan.paced():
-            time.sleep(min(gap, _timeout(self._request)))
-            _late(gap, self._request)
+        for gap, piece in self.plan.paced():
+            time.sleep(min(gap, self.timeout))
+            self._late(gap)
             yield piece
         self._end()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for gap, piece in self._plan.paced():
-            await asyncio.sleep(min(gap, _timeout(self._request)))
-            _late(gap, self._request)
+        for gap, piece in self.plan.paced():
+            await asyncio.sleep(min(gap, self.timeout))
+            self._late(gap)
             yield piece
         self._end()
 
     def _end(self) -> None:
-        if not self._plan.complete:
+        if not self.plan.complete:
             message = "peer closed connection without sending complete message body"
-            raise httpx.RemoteProtocolError(message, request=self._request)
+            raise httpx.RemoteProtocolError(message, request=self.request)
 
 
 class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -254,15 +238,20 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; the body streams as planned."""
-        plan = self.plan(_recorded(request, request.read()))
-        time.sleep(min(plan.delay, _timeout(request)))
-        return _response(plan, request)
+        body = self._body(request, request.read())
+        time.sleep(body.wait)
+        return body.response()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer one request (async); the body streams as planned."""
-        plan = self.plan(_recorded(request, await request.aread()))
-        await asyncio.sleep(min(plan.delay, _timeout(request)))
-        return _response(plan, request)
+        body = self._body(request, await request.aread())
+        await asyncio.sleep(body.wait)
+        return body.response()
+
+    def _body(self, request: httpx.Request, data: bytes) -> _Body:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        recorded = RecordedRequest.of(request.method, request.url.raw_path.decode(), headers, data)
+        return _Body(self.plan(recorded), request)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
