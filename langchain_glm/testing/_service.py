@@ -311,11 +311,8 @@ class _Turn:
         self.reply = r = reply or Reply()
         now, model, thinking = time.time(), str(body.get("model", "")), body.get("thinking")
         rid = datetime.fromtimestamp(now, _BEIJING).strftime("%Y%m%d%H%M%S") + _hex(f"id:{seq}", 16)
-        self.response_id, self.request_id, self.created = (
-            rid,
-            body.get("request_id") or rid,
-            int(now),
-        )
+        self.response_id, self.created = rid, int(now)
+        self.request_id = body.get("request_id") or rid
         self.stream, self.tool_stream = body.get("stream") is True, body.get("tool_stream") is True
         self.modern = model.lower().startswith(("glm-4.7", "glm-5"))
         off = isinstance(thinking, dict) and thinking.get("type") == "disabled"
@@ -332,27 +329,23 @@ class _Turn:
             self.calls.append((str(call.get("id") or made), call["name"], args))
         self.finish = r.finish_reason or ("tool_calls" if self.calls else "stop")
         self.prompt_chars = len(json.dumps(body.get("messages", []), ensure_ascii=False))
-        self.model, pairs = (
-            r.model or model,
-            (("web_search", r.web_search), ("content_filter", r.content_filter)),
-        )
+        self.model = r.model or model
+        pairs = (("web_search", r.web_search), ("content_filter", r.content_filter))
         self.extras = {key: value for key, value in pairs if value is not None}
 
     def usage(self) -> dict[str, Any]:
         """The usage object: given counts, the rest estimated from text lengths."""
         given, calls = self.reply.usage or {}, sum(len(c[1]) + len(c[2]) for c in self.calls)
+        chars = len(self.reply.text) + len(self.reasoning) + calls
         prompt = given.get("prompt_tokens", tokens(self.prompt_chars))
-        completion = given.get(
-            "completion_tokens", tokens(len(self.reply.text) + len(self.reasoning) + calls)
-        )
+        completion = given.get("completion_tokens", tokens(chars))
         usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
         usage["total_tokens"] = prompt + completion
         usage["prompt_tokens_details"] = {"cached_tokens": given.get("cached_tokens", 0)}
         if "reasoning_tokens" in given or self.modern:
             derived = tokens(len(self.reasoning)) if self.reasoning else 0
-            usage["completion_tokens_details"] = {
-                "reasoning_tokens": given.get("reasoning_tokens", derived)
-            }
+            details = {"reasoning_tokens": given.get("reasoning_tokens", derived)}
+            usage["completion_tokens_details"] = details
         return usage
 
     def head(self, kind: str) -> dict[str, Any]:
@@ -362,46 +355,36 @@ class _Turn:
 
     def body(self) -> dict[str, Any]:
         """The non-stream response body (GLM serializes it with sorted keys)."""
-        r, calls, message = self.reply, self.calls, {"role": "assistant"}
+        r, calls = self.reply, self.calls
+        message: dict[str, Any] = {"role": "assistant"}
         if r.text or not calls or self.modern:
             message["content"] = r.text
         if self.reasoning:
             message["reasoning_content"] = self.reasoning
-        tool_calls = [
-            {"id": cid, "index": i, "type": "function", "function": {"name": n, "arguments": a}}
-            for i, (cid, n, a) in enumerate(calls)
-        ]
-        choice = {
-            "finish_reason": self.finish,
-            "index": 0,
-            "message": message | ({"tool_calls": tool_calls} if calls else {}),
-        }
-        return (
-            self.head("chat.completion")
-            | {"choices": [choice], "request_id": self.request_id, "usage": self.usage()}
-            | self.extras
-        )
+        if calls:
+            message["tool_calls"] = [
+                {"id": cid, "index": i, "type": "function", "function": {"name": n, "arguments": a}}
+                for i, (cid, n, a) in enumerate(calls)
+            ]
+        choice = {"finish_reason": self.finish, "index": 0, "message": message}
+        rest = {"choices": [choice], "request_id": self.request_id, "usage": self.usage()}
+        return self.head("chat.completion") | rest | self.extras
 
     def frames(self) -> list[dict[str, Any]]:
         """The JSON frames of the streamed reply (without ``[DONE]``); the last carries usage."""
         role, size, text = {"role": "assistant"}, self.reply.chunk_size, self.reply.text
         newline = [] if self.modern or not self.reasoning else [{**role, "content": "\n"}]
-        deltas: list[Any] = [
-            *newline,
-            *({**role, "reasoning_content": p} for p in _pieces(self.reasoning, size)),
-        ]
+        thoughts = _pieces(self.reasoning, size)
+        deltas: list[Any] = [*newline, *({**role, "reasoning_content": p} for p in thoughts)]
         tail = {"reasoning_content": ""} if newline else {}
         deltas += [{**role, "content": p, **tail} for p in _pieces(text, size)]
         deltas += newline if self.calls and not text else []
         for i, (call_id, name, args) in enumerate(self.calls):
             first = {"name": name, "arguments": "" if self.tool_stream else args}
-            deltas.append(
-                {"tool_calls": [{"id": call_id, "index": i, "type": "function", "function": first}]}
-            )
-            fragments = _pieces(args, size) if self.tool_stream else []
-            deltas += [
-                {"tool_calls": [{"index": i, "function": {"arguments": p}}]} for p in fragments
-            ]
+            call = {"id": call_id, "index": i, "type": "function", "function": first}
+            more = _pieces(args, size) if self.tool_stream else []
+            deltas += [{"tool_calls": [call]}]
+            deltas += [{"tool_calls": [{"index": i, "function": {"arguments": p}}]} for p in more]
         head = self.head("chat.completion.chunk")
         frames = [{**head, "choices": [{"index": 0, "delta": d}]} for d in deltas]
         last = {"index": 0, "finish_reason": self.finish, "delta": {**role, "content": ""}}
