@@ -1,17 +1,12 @@
 r"""`GLMService`: the GLM behaviour as pure code (no I/O); `plan(request)` returns what to send.
 
-`GLMServer` (HTTP on loopback) and `GLMTransport` (in-process httpx) only carry out a `Plan`,
-so both are scripted the same way. Paths: https://docs.z.ai/api-reference . Requests are checked
-as the real service does: authentication, then the body, the first failing check decides, with
-per-model limits from the capability table `langchain_glm._models` (which the client's pre-send
-checks read too); error bodies as captured (https://docs.z.ai/api-reference/api-code).
-
-Reply shapes follow https://docs.z.ai/api-reference/llm/chat-completion and real captures.
-GLM-4.5/4.6-era models: non-stream keys sorted, a ``"\n"`` content frame before reasoning,
-``"reasoning_content": ""`` beside content deltas. GLM-4.7/5.x: none of those, ``object`` on
-every frame, ``role`` on every reasoning and content delta, ``reasoning_tokens`` in usage,
-and reasoning may go straight to tool calls. Every stream: ``finish_reason`` and usage only on
-the last frame, then ``data: [DONE]``.
+Carriers (`GLMServer`, `GLMTransport`) only execute a `Plan`. Paths and error bodies as at
+https://docs.z.ai/api-reference ; checks in the service's order, per-model limits from the
+capability table `langchain_glm._models` that the client reads too. Replies take the shapes of
+https://docs.z.ai/api-reference/llm/chat-completion and real captures. GLM-4.5/4.6: non-stream
+keys sorted, a ``"\n"`` content frame before reasoning, ``"reasoning_content": ""`` beside content
+deltas. GLM-4.7/5.x: none of those, ``object`` on every frame, ``role`` on every reasoning and
+content delta, ``reasoning_tokens`` in usage. Streams end with usage, then ``data: [DONE]``.
 """
 
 from __future__ import annotations
