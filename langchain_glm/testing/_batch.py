@@ -49,9 +49,8 @@ def _line_error(line: Any, seen: set[str], model: Any) -> str | None:
         return f"method must be POST and url {ENDPOINT}"
     if not isinstance(line.get("custom_id"), str) or line["custom_id"] in seen:
         return f"duplicate or missing custom_id {line.get('custom_id')!r}"
-    return (
-        "a batch file must use one model" if seen and line["body"].get("model") != model else None
-    )
+    one_model = not seen or line["body"].get("model") == model
+    return None if one_model else "a batch file must use one model"
 
 
 def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
@@ -111,10 +110,8 @@ class _Batches:
         batch = {"id": batch_id, "object": "batch", "endpoint": ENDPOINT, "input_file_id": file_id}
         batch |= {"completion_window": "24h", "errors": None, "status": "validating"}
         batch |= {"output_file_id": None, "error_file_id": None, "created_at": _now()}
-        self.batches[batch_id] = batch | {
-            "request_counts": counts,
-            "metadata": body.get("metadata"),
-        }
+        batch |= {"request_counts": counts, "metadata": body.get("metadata")}
+        self.batches[batch_id] = batch
         keep = body.get("auto_delete_input_file", True) is False
         self.work[batch_id] = {"keep_input": keep, "lines": [], "out": []}
         return self.batches[batch_id]
@@ -136,14 +133,8 @@ class _Batches:
         start = next((i + 1 for i, b in enumerate(newest) if b["id"] == query.get("after")), 0)
         end = start + int(query.get("limit", "20"))
         page, ids = newest[start:end], [b["id"] for b in newest[start:end]] or [None]
-        more = end < len(newest)
-        return {
-            "object": "list",
-            "data": page,
-            "first_id": ids[0],
-            "last_id": ids[-1],
-            "has_more": more,
-        }
+        listed = {"object": "list", "data": page, "first_id": ids[0], "last_id": ids[-1]}
+        return listed | {"has_more": end < len(newest)}
 
     def _step(self, batch: dict[str, Any], work: dict[str, Any]) -> None:
         if batch["status"] == "validating":
@@ -151,10 +142,9 @@ class _Batches:
             if not work["keep_input"]:
                 self.files.pop(batch["input_file_id"], None)
             if reason is not None:
-                errors = [{"code": "1210", "message": reason, "line": None}]
-                batch.update(
-                    status="failed", failed_at=_now(), errors={"object": "list", "data": errors}
-                )
+                error = {"code": "1210", "message": reason, "line": None}
+                errors = {"object": "list", "data": [error]}
+                batch.update(status="failed", failed_at=_now(), errors=errors)
                 return
             batch["request_counts"]["total"] = len(work["lines"])
         else:
@@ -162,7 +152,10 @@ class _Batches:
             todo, work["lines"] = work["lines"][:step], work["lines"][step:]
             for line in todo:
                 status, body = self.state["answer"](line["body"])
-                work["out"].append((status, line["custom_id"], body))
+                row = {"response": {"status_code": status, "body": body}}
+                work["out"].append(
+                    (status, row | {"custom_id": line["custom_id"], "id": batch["id"]})
+                )
                 batch["request_counts"]["completed" if status < 300 else "failed"] += 1
             if work["lines"]:
                 return
@@ -171,13 +164,7 @@ class _Batches:
 
     def _finish(self, batch: dict[str, Any], work: dict[str, Any], end: str) -> None:
         for key, ok in (("output_file_id", True), ("error_file_id", False)):
-            rows = [
-                dumps(
-                    {"response": {"status_code": s, "body": b}, "custom_id": c, "id": batch["id"]}
-                )
-                for s, c, b in reversed(work["out"])
-                if (s < 300) is ok
-            ]
+            rows = [dumps(row) for status, row in reversed(work["out"]) if (status < 300) is ok]
             if rows:
                 batch[key] = self._store(b"\n".join(rows) + b"\n")
         batch.update(status=end, **{f"{end}_at": _now()})
