@@ -466,10 +466,8 @@ def check_auth(headers: Mapping[str, str], api_key: str | None) -> ErrorReply | 
     key_id, _, secret = api_key.partition(".")
     parts = token.split(".")
     try:
-        signed = f"{parts[0]}.{parts[1]}".encode()
-        good = secret and hmac.compare_digest(
-            hmac.new(secret.encode(), signed, hashlib.sha256).digest(), _b64(parts[2])
-        )
+        mac = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), "sha256").digest()
+        good = bool(secret) and hmac.compare_digest(mac, _b64(parts[2]))
         claims = json.loads(_b64(parts[1])) if good and len(parts) == 3 else None
     except (ValueError, IndexError):  # binascii.Error is a ValueError
         claims = None
@@ -634,9 +632,8 @@ class GLMService:
 
     def reply_raw(self, body: bytes | str, *, times: int = 1, **fields: Any) -> RawReply:
         """Queue ``RawReply(body, **fields)`` (``str`` is UTF-8 encoded), and return it."""
-        return self._add(
-            RawReply(body.encode() if isinstance(body, str) else body, **fields), times
-        )
+        raw = body.encode() if isinstance(body, str) else body
+        return self._add(RawReply(raw, **fields), times)
 
     def _add(self, answer: _A, times: int) -> _A:
         self.enqueue(*[answer] * times)
