@@ -4,13 +4,10 @@ It speaks GLM's protocol as the real service does: the same JSON keys and SSE fr
 generation (GLM-4.6 and GLM-4.7/5.x shapes), tool-call ids, the Batch API, authentication and
 validation errors from the capability table (unknown model, ``tool_choice`` other than
 ``"auto"``, ``max_tokens``, stop words, ``thinking``/``reasoning_effort``, context overflow).
-No API key or network; a test tool, never for production.
-
-- `GLMTransport`: in-process httpx transport, no sockets; the fastest way to test your code.
-- `GLMServer`: real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh
-  one (``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)`` configures it).
-
-Both script the same way:
+No API key or network; a test tool, never for production. `GLMTransport` is an in-process httpx
+transport (no sockets, the fastest); `GLMServer` is real HTTP on 127.0.0.1, and the
+``glm_server`` pytest fixture gives each test a fresh one (configure it with
+``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``). Both script the same:
 
 ```python
 import httpx
@@ -40,7 +37,6 @@ results, does JSON mode, from the request JSON alone). ``requests`` / ``last_req
 what your code sent (`RecordedRequest`). Batch jobs move one status per ``GET /batches/{id}``;
 with ``batch_state["auto_advance"] = False``, drive them with
 ``advance_batches(glm.batch_state, steps=2)`` and ``expire_batches(glm.batch_state)``.
-
 Standalone, for notebooks and demos: ``python -m langchain_glm.testing --auto --port 8000``
 prints ``GLM test server listening on http://127.0.0.1:8000/api/paas/v4``.
 
@@ -57,27 +53,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_glm.testing._auto import auto_reply
     from langchain_glm.testing._batch import advance_batches, expire_batches
-    from langchain_glm.testing._replies import (
+    from langchain_glm.testing._server import GLMServer, GLMTransport
+    from langchain_glm.testing._service import (
+        DEFAULT_MODELS,
         ErrorReply,
+        GLMService,
         Plan,
         RawReply,
         RecordedRequest,
         Reply,
         Script,
     )
-    from langchain_glm.testing._server import GLMServer
-    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
-    from langchain_glm.testing._transport import GLMTransport
 
-_HOMES = {
+_HOME = {
     "_auto": "auto_reply",
     "_batch": "advance_batches expire_batches",
-    "_replies": "ErrorReply Plan RawReply RecordedRequest Reply Script",
-    "_server": "GLMServer",
-    "_service": "DEFAULT_MODELS GLMService",
-    "_transport": "GLMTransport",
+    "_server": "GLMServer GLMTransport",
+    "_service": "DEFAULT_MODELS ErrorReply GLMService Plan RawReply RecordedRequest Reply Script",
 }
-_HOME = {name: module for module, names in _HOMES.items() for name in names.split()}
 __all__ = [
     "DEFAULT_MODELS",
     "ErrorReply",
@@ -97,9 +90,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
-    if name not in _HOME:
+    home = next((m for m, names in _HOME.items() if name in names.split()), None)
+    if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
 
 
 def __dir__() -> list[str]:

@@ -1,15 +1,4 @@
-"""`auto_reply`: a script answering like a cooperative GLM model, from the request JSON alone.
-
-``server.script(auto_reply)`` (or ``python -m langchain_glm.testing --auto``) gives notebooks,
-demos and agent tests plausible answers. It never reads the client's own prompt wording:
-
-- after a tool result: text quoting it;
-- with function tools bound: a call to the first the user names (else the first), its arguments
-  built from its JSON schema and the user's words (quoted strings, numbers);
-- ``response_format`` ``json_object``: an object filling the last JSON schema in the messages,
-  else ``{"answer": <user text>}``;
-- otherwise text, cut at the ``stop`` word. Reasoning follows ``reasoning_effort``.
-"""
+"""`auto_reply`: a script answering like a cooperative GLM model, from the request JSON alone."""
 
 from __future__ import annotations
 
@@ -17,20 +6,22 @@ import json
 import re
 from typing import Any
 
-from langchain_glm.testing._replies import RecordedRequest, Reply, last_user_text, reasoning_for
+from langchain_glm.testing._service import RecordedRequest, Reply, last_user_text, reasoning_for
 
 _QUOTED = re.compile("(?<!\\w)'([^']+)'(?!\\w)|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def auto_reply(request: RecordedRequest) -> Reply:
-    """Decide the reply to one chat-completions request from its JSON body.
+    """Decide the reply to one chat-completions request from its JSON body alone.
 
-    Args:
-        request: The recorded request (validated by the service).
-
-    Returns:
-        A tool call, a JSON object, or a text answer (see the module docstring).
+    ``server.script(auto_reply)`` (or ``python -m langchain_glm.testing --auto``) gives notebooks,
+    demos and agent tests plausible answers, never reading the client's own prompt wording:
+    after a tool result, text quoting it; with function tools bound, a call to the first the user
+    names (else the first), arguments built from its JSON schema and the user's words (quoted
+    strings, numbers); ``response_format`` ``json_object``: an object filling the last JSON
+    schema in the messages, else ``{"answer": <user text>}``; otherwise text, cut at the ``stop``
+    word. Reasoning follows ``reasoning_effort``.
     """
     body: dict[str, Any] = request.json
     messages: list[dict[str, Any]] = body["messages"]
@@ -59,7 +50,6 @@ def auto_reply(request: RecordedRequest) -> Reply:
 
 
 def _schema_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last JSON object in any message text that looks like an object schema."""
     found = None
     decoder = json.JSONDecoder()
     for message in messages:
@@ -105,17 +95,11 @@ class Synth:
             return {key: self._make(sub) for key, sub in properties.items()}
         if kind == "array":
             return [self._make(schema["items"])] if "items" in schema else []
-        return self._scalar(kind)
-
-    def _scalar(self, kind: str) -> Any:
         if kind in ("integer", "number"):
             number = self._numbers.pop(0) if len(self._numbers) > 1 else (self._numbers or [1])[0]
             return int(number) if kind == "integer" else number
-        if kind == "boolean":
-            return True
-        if kind == "null":
-            return None
-        return self._strings[0] if self._strings else self._said
+        text = self._strings[0] if self._strings else self._said
+        return {"boolean": True, "null": None}.get(kind, text)
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")

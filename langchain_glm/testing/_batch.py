@@ -21,122 +21,39 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
-from langchain_glm.testing._replies import Plan, RecordedRequest
-from langchain_glm.testing._wire import dumps, error_body
+from langchain_glm.testing._service import Plan, RecordedRequest, dumps, error_body
 
-Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
-"""Answers one line's chat body: ``(HTTP status, JSON body)``, by the service's scripting."""
-ENDPOINT = "/v4/chat/completions"
-MAX_LINES = 50_000
+ENDPOINT, MAX_LINES = "/v4/chat/completions", 50_000
 _ROUTE = re.compile(r"/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?$")
 _STEP = {"validating": "in_progress", "in_progress": "finalizing"}
 _END = {"finalizing": "completed", "cancelling": "cancelled"}
-
-
-def _json(obj: Any, status: int = 200) -> Plan:
-    return Plan.of(status, dumps(obj))
+_ONE = {"files": "file", "batches": "batch"}  # routes with an id name a method in the singular
 
 
 def _now() -> int:
     return int(time.time() * 1000)  # GLM's batch timestamps are milliseconds
 
 
-def _new_id(state: dict[str, Any], prefix: str) -> str:
-    state["seq"] = state.get("seq", 0) + 1
-    return f"{prefix}{1791490810192076800 + state['seq']}"  # the documented id shape
-
-
-def _store(state: dict[str, Any], content: bytes) -> str:
-    file_id = _new_id(state, "file_")
-    state.setdefault("files", {})[file_id] = {"id": file_id, "content": content}
-    return file_id
-
-
 def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
     """Split a ``multipart/form-data`` body into ``{field name: raw value}`` (stdlib `email`)."""
     head = f"Content-Type: {content_type}\r\n\r\n".encode()
     message = BytesParser(EmailMessage, policy=HTTP).parsebytes(head + body)
-    parts = (
-        (part.get_param("name", header="content-disposition"), part)
-        for part in message.iter_parts()
-    )
-    return {str(name): bytes(part.get_payload(decode=True)) for name, part in parts}
-
-
-def _upload(request: RecordedRequest, _: str, state: dict[str, Any]) -> Plan:
-    fields = multipart_fields(request.headers.get("content-type", ""), request.body)
-    if fields.get("purpose") != b"batch" or "file" not in fields:
-        return _json(error_body("1210", "multipart form needs a `file` and purpose=batch"), 400)
-    obj = {"id": _store(state, fields["file"]), "object": "file", "bytes": len(fields["file"])}
-    return _json({**obj, "purpose": "batch", "created_at": _now(), "filename": "batch.jsonl"})
-
-
-def _content(_: RecordedRequest, file_id: str, state: dict[str, Any]) -> Plan:
-    return Plan.of(200, state["files"][file_id]["content"], "application/octet-stream")
-
-
-def _delete(_: RecordedRequest, file_id: str, state: dict[str, Any]) -> Plan:
-    del state["files"][file_id]
-    return _json({"id": file_id, "object": "file", "deleted": True})
-
-
-def _create(request: RecordedRequest, _: str, state: dict[str, Any]) -> Plan:
-    body = request.json if isinstance(request.json, dict) else {}
-    file_id = body.get("input_file_id")
-    if file_id not in state.get("files", {}) or body.get("endpoint") != ENDPOINT:
-        reason = f"needs an uploaded input_file_id (not {file_id!r}) and endpoint {ENDPOINT}"
-        return _json(error_body("1210", reason), 400)
-    batch_id, counts = _new_id(state, "batch_"), {"total": 0, "completed": 0, "failed": 0}
-    batch = {"id": batch_id, "object": "batch", "endpoint": ENDPOINT, "input_file_id": file_id}
-    batch |= {"completion_window": "24h", "errors": None, "status": "validating"}
-    batch |= {"output_file_id": None, "error_file_id": None, "created_at": _now()}
-    batch |= {"request_counts": counts, "metadata": body.get("metadata")}
-    state.setdefault("batches", {})[batch_id] = batch
-    keep = body.get("auto_delete_input_file", True) is False
-    state.setdefault("work", {})[batch_id] = {"keep_input": keep, "lines": [], "out": []}
-    return _json(batch)
-
-
-def _get(_: RecordedRequest, batch_id: str, state: dict[str, Any]) -> Plan:
-    if state.get("auto_advance", True):
-        advance_batches(state, batch_id)
-    return _json(state["batches"][batch_id])
-
-
-def _cancel(_: RecordedRequest, batch_id: str, state: dict[str, Any]) -> Plan:
-    batch = state["batches"][batch_id]
-    if batch["status"] in ("validating", "in_progress", "finalizing"):
-        batch.update(status="cancelling", cancelling_at=_now())
-    return _json(batch)
-
-
-def _list(request: RecordedRequest, _: str, state: dict[str, Any]) -> Plan:
-    query = {key: values[0] for key, values in parse_qs(request.query).items()}
-    newest = sorted(state.get("batches", {}).values(), key=lambda b: b["id"], reverse=True)
-    start = next((i + 1 for i, b in enumerate(newest) if b["id"] == query.get("after")), 0)
-    end = start + int(query.get("limit", "20"))
-    page, more = newest[start:end], end < len(newest)
-    ids = [batch["id"] for batch in page] or [None]
-    return _json(
-        {"object": "list", "data": page, "first_id": ids[0], "last_id": ids[-1], "has_more": more}
-    )
+    named = ((p.get_param("name", header="content-disposition"), p) for p in message.iter_parts())
+    return {str(name): bytes(part.get_payload(decode=True)) for name, part in named}
 
 
 def _line_error(line: Any, seen: set[str], model: Any) -> str | None:
-    """Why one input line is refused (``seen``: the custom ids so far)."""
     if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
         return "needs custom_id, method, url and a JSON body"
     if (line.get("method"), line.get("url")) != ("POST", ENDPOINT):
         return f"method must be POST and url {ENDPOINT}"
     if not isinstance(line.get("custom_id"), str) or line["custom_id"] in seen:
         return f"duplicate or missing custom_id {line.get('custom_id')!r}"
-    if seen and line["body"].get("model") != model:
-        return "a batch file must use one model"
-    return None
+    one_model = not seen or line["body"].get("model") == model
+    return None if one_model else "a batch file must use one model"
 
 
 def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
-    """An input file's lines, or the first reason it does not validate."""
     lines: list[dict[str, Any]] = []
     seen: set[str] = set()
     for number, raw in enumerate(content.splitlines(), start=1):
@@ -144,8 +61,7 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
             line = json.loads(raw)
         except ValueError:
             return [], f"line {number}: not valid JSON"
-        reason = _line_error(line, seen, lines[0]["body"].get("model") if lines else None)
-        if reason is not None:
+        if reason := _line_error(line, seen, lines[0]["body"].get("model") if lines else None):
             return [], f"line {number}: {reason}"
         seen.add(line["custom_id"])
         lines.append(line)
@@ -154,97 +70,139 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
     return lines, None
 
 
-def _step(batch: dict[str, Any], work: dict[str, Any], state: dict[str, Any]) -> None:
-    """Validate the input (validating), or answer the next lines (in_progress)."""
-    if batch["status"] == "validating":
-        files = state.setdefault("files", {})
-        work["lines"], reason = _parse(files[batch["input_file_id"]]["content"])
-        if not work["keep_input"]:
-            files.pop(batch["input_file_id"], None)
-        if reason is not None:
-            errors = {"object": "list", "data": [{"code": "1210", "message": reason, "line": None}]}
-            batch.update(status="failed", failed_at=_now(), errors=errors)
-            return
-        batch["request_counts"]["total"] = len(work["lines"])
-    else:
-        step = state.get("lines_per_step") or len(work["lines"])
-        todo, work["lines"] = work["lines"][:step], work["lines"][step:]
-        for line in todo:
-            status, body = state["answer"](line["body"])
-            work["out"].append((status, line["custom_id"], body))
-            batch["request_counts"]["completed" if status < 300 else "failed"] += 1
-        if work["lines"]:
-            return
-    status = _STEP[batch["status"]]
-    batch.update(status=status, **{f"{status}_at": _now()})
+class _Batches:
+    """The Batch API over one store: ``files``, ``batches``, ``work`` (lines, answers), ``seq``."""
 
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state, self.files = state, state.setdefault("files", {})
+        self.batches, self.work = state.setdefault("batches", {}), state.setdefault("work", {})
 
-def _finish(batch: dict[str, Any], work: dict[str, Any], state: dict[str, Any], end: str) -> None:
-    """Write the output and error files (answers in reverse order) and end the batch."""
-    for key, ok in (("output_file_id", True), ("error_file_id", False)):
-        rows = [
-            dumps({"response": {"status_code": s, "body": b}, "custom_id": c, "id": batch["id"]})
-            for s, c, b in reversed(work["out"])
-            if (s < 300) is ok
-        ]
-        if rows:
-            batch[key] = _store(state, b"\n".join(rows) + b"\n")
-    batch.update(status=end, **{f"{end}_at": _now()})
+    def _new_id(self, prefix: str) -> str:
+        self.state["seq"] = self.state.get("seq", 0) + 1
+        return f"{prefix}{1791490810192076800 + self.state['seq']}"  # the documented id shape
 
+    def _store(self, content: bytes) -> str:
+        file_id = self._new_id("file_")
+        self.files[file_id] = {"id": file_id, "content": content}
+        return file_id
 
-def _chosen(state: dict[str, Any], batch_id: str | None) -> list[tuple[dict[str, Any], Any]]:
-    ids = [batch_id] if batch_id else list(state.get("batches", {}))
-    return [(state["batches"][bid], state["work"][bid]) for bid in ids]
+    def post_files(self, request: RecordedRequest, _: str) -> Any:
+        fields = multipart_fields(request.headers.get("content-type", ""), request.body)
+        if fields.get("purpose") != b"batch" or "file" not in fields:
+            return 400, error_body("1210", "multipart form needs a `file` and purpose=batch")
+        obj = {"id": self._store(fields["file"]), "object": "file", "bytes": len(fields["file"])}
+        return {**obj, "purpose": "batch", "created_at": _now(), "filename": "batch.jsonl"}
+
+    def get_file_content(self, _: RecordedRequest, file_id: str) -> Any:
+        return Plan.of(200, self.files[file_id]["content"], "application/octet-stream")
+
+    def delete_file(self, _: RecordedRequest, file_id: str) -> Any:
+        del self.files[file_id]
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    def post_batches(self, request: RecordedRequest, _: str) -> Any:
+        body = request.json if isinstance(request.json, dict) else {}
+        file_id = body.get("input_file_id")
+        if file_id not in self.files or body.get("endpoint") != ENDPOINT:
+            reason = f"needs an uploaded input_file_id (not {file_id!r}) and endpoint {ENDPOINT}"
+            return 400, error_body("1210", reason)
+        batch_id, counts = self._new_id("batch_"), {"total": 0, "completed": 0, "failed": 0}
+        batch = {"id": batch_id, "object": "batch", "endpoint": ENDPOINT, "input_file_id": file_id}
+        batch |= {"completion_window": "24h", "errors": None, "status": "validating"}
+        batch |= {"output_file_id": None, "error_file_id": None, "created_at": _now()}
+        batch |= {"request_counts": counts, "metadata": body.get("metadata")}
+        self.batches[batch_id] = batch
+        keep = body.get("auto_delete_input_file", True) is False
+        self.work[batch_id] = {"keep_input": keep, "lines": [], "out": []}
+        return self.batches[batch_id]
+
+    def get_batch(self, _: RecordedRequest, batch_id: str) -> Any:
+        if self.state.get("auto_advance", True):
+            self.advance([batch_id])
+        return self.batches[batch_id]
+
+    def post_batch_cancel(self, _: RecordedRequest, batch_id: str) -> Any:
+        batch = self.batches[batch_id]
+        if batch["status"] in ("validating", "in_progress", "finalizing"):
+            batch.update(status="cancelling", cancelling_at=_now())
+        return batch
+
+    def get_batches(self, request: RecordedRequest, _: str) -> Any:
+        query = {key: values[0] for key, values in parse_qs(request.query).items()}
+        newest = sorted(self.batches.values(), key=lambda b: b["id"], reverse=True)
+        start = next((i + 1 for i, b in enumerate(newest) if b["id"] == query.get("after")), 0)
+        end = start + int(query.get("limit", "20"))
+        page, ids = newest[start:end], [b["id"] for b in newest[start:end]] or [None]
+        listed = {"object": "list", "data": page, "first_id": ids[0], "last_id": ids[-1]}
+        return listed | {"has_more": end < len(newest)}
+
+    def _step(self, batch: dict[str, Any], work: dict[str, Any]) -> None:
+        if batch["status"] == "validating":
+            work["lines"], reason = _parse(self.files[batch["input_file_id"]]["content"])
+            if not work["keep_input"]:
+                self.files.pop(batch["input_file_id"], None)
+            if reason is not None:
+                error = {"code": "1210", "message": reason, "line": None}
+                errors = {"object": "list", "data": [error]}
+                batch.update(status="failed", failed_at=_now(), errors=errors)
+                return
+            batch["request_counts"]["total"] = len(work["lines"])
+        else:
+            step = self.state.get("lines_per_step") or len(work["lines"])
+            todo, work["lines"] = work["lines"][:step], work["lines"][step:]
+            for line in todo:
+                status, body = self.state["answer"](line["body"])
+                row = {"response": {"status_code": status, "body": body}}
+                work["out"].append(
+                    (status, row | {"custom_id": line["custom_id"], "id": batch["id"]})
+                )
+                batch["request_counts"]["completed" if status < 300 else "failed"] += 1
+            if work["lines"]:
+                return
+        status = _STEP[batch["status"]]
+        batch.update(status=status, **{f"{status}_at": _now()})
+
+    def _finish(self, batch: dict[str, Any], work: dict[str, Any], end: str) -> None:
+        for key, ok in (("output_file_id", True), ("error_file_id", False)):
+            rows = [dumps(row) for status, row in reversed(work["out"]) if (status < 300) is ok]
+            if rows:
+                batch[key] = self._store(b"\n".join(rows) + b"\n")
+        batch.update(status=end, **{f"{end}_at": _now()})
+
+    def advance(self, ids: Any, expire: bool = False) -> None:
+        for batch_id in ids or list(self.batches):
+            batch, work = self.batches[batch_id], self.work[batch_id]
+            if batch["status"] in _STEP and not expire:
+                self._step(batch, work)
+            elif batch["status"] in _END or batch["status"] in _STEP:
+                self._finish(batch, work, "expired" if expire else _END[batch["status"]])
 
 
 def advance_batches(state: dict[str, Any], batch_id: str | None = None, steps: int = 1) -> None:
-    """Move one batch (or every batch) ``steps`` statuses on; ended batches stay put.
-
-    Args:
-        state: The service's Batch API store, ``GLMService.batch_state``.
-        batch_id: The batch, or ``None`` for all.
-        steps: How many steps.
-    """
+    """Move one batch (or every batch) ``steps`` statuses on; ended batches stay put."""
     for _ in range(steps):
-        for batch, work in _chosen(state, batch_id):
-            if batch["status"] in _STEP:
-                _step(batch, work, state)
-            elif batch["status"] in _END:
-                _finish(batch, work, state, _END[batch["status"]])
+        _Batches(state).advance([batch_id] if batch_id else None)
 
 
 def expire_batches(state: dict[str, Any], batch_id: str | None = None) -> None:
-    """End unfinished batches as ``expired``, keeping the answers given so far.
-
-    Args:
-        state: The service's Batch API store, ``GLMService.batch_state``.
-        batch_id: The batch, or ``None`` for all.
-    """
-    for batch, work in _chosen(state, batch_id):
-        if batch["status"] in _STEP or batch["status"] in _END:
-            _finish(batch, work, state, "expired")
+    """End unfinished batches as ``expired``, keeping the answers given so far."""
+    _Batches(state).advance([batch_id] if batch_id else None, expire=True)
 
 
-_ROUTES: dict[tuple[str, str, bool, str | None], Callable[..., Plan]] = {
-    ("POST", "files", False, None): _upload,
-    ("GET", "files", True, "content"): _content,
-    ("DELETE", "files", True, None): _delete,
-    ("POST", "batches", False, None): _create,
-    ("GET", "batches", True, None): _get,
-    ("POST", "batches", True, "cancel"): _cancel,
-    ("GET", "batches", False, None): _list,
-}
-
-
-def handle(request: RecordedRequest, answer: Answer, state: dict[str, Any]) -> Plan:
+def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str, Any]) -> Plan:
     """Answer one authenticated ``/files`` or ``/batches`` request (``answer``: the scripting)."""
-    state["answer"] = answer
+    state["answer"], batches = answer, _Batches(state)
     match = _ROUTE.search(request.path)
     kind, ident, action = match.groups() if match else ("", None, None)
-    route = _ROUTES.get((request.method, kind, ident is not None, action))
+    name = f"{request.method}_{_ONE.get(kind, kind) if ident else kind}_{action or ''}"
+    route = getattr(batches, name.lower().rstrip("_"), None)  # e.g. post_batch_cancel
     if route is None:
-        message = f"API does not exist: {request.method} {request.path}"
-        return _json(error_body("1222", message), 404)
-    if ident is not None and ident not in state.get(kind, {}):
-        return _json(error_body("1222", f"{kind.rstrip('s')} {ident} not found"), 404)
-    return route(request, ident or "", state)
+        result = 404, error_body("1222", f"API does not exist: {request.method} {request.path}")
+    elif ident is not None and ident not in state[kind]:
+        result = 404, error_body("1222", f"{kind.rstrip('s')} {ident} not found")
+    else:
+        result = route(request, ident or "")
+    if isinstance(result, Plan):
+        return result
+    status, obj = result if isinstance(result, tuple) else (200, result)
+    return Plan.of(status, obj)

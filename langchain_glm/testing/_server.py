@@ -1,35 +1,38 @@
-"""`GLMServer`: `GLMService` over real HTTP/1.1 on the loopback interface, for tests.
+"""The carriers of `GLMService`: `GLMServer` (HTTP/1.1 on loopback) and `GLMTransport` (httpx).
 
-HTTP is h11's (https://h11.readthedocs.io; httpx already depends on it through httpcore), on
-one asyncio loop in a background thread: one thread serves thousands of concurrent streams,
-and every fault (a delay, a trickle, a cut) is a cancellable ``await``, so `stop` ends open
-streams at once. Never expose it beyond 127.0.0.1 and never use it in production.
+`GLMServer` speaks h11's HTTP (https://h11.readthedocs.io; httpx depends on it) on one asyncio
+loop in a thread: thousands of concurrent streams, and every fault is a cancellable ``await``,
+so `stop` ends open streams at once. Never expose it beyond 127.0.0.1, never use it in production.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
+import contextlib
+import math
 import socket
+import sys
 import threading
-from types import TracebackType
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import h11
+import httpx
 
-from langchain_glm.testing._replies import Plan, RecordedRequest
-from langchain_glm.testing._service import GLMService, phrase
+from langchain_glm.testing._auto import auto_reply
+from langchain_glm.testing._service import GLMService, Plan, RecordedRequest, phrase
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
-
-
-def parse_json(body: bytes) -> Any:
-    """The JSON value of a body, or ``None`` when it is empty or not JSON."""
-    try:
-        return json.loads(body) if body else None
-    except ValueError:
-        return None
+_OPTIONS = {
+    "--port": {"type": int, "default": 8000, "help": "TCP port, 0 for a free one"},
+    "--host": {"default": "127.0.0.1", "help": "127.0.0.1, localhost or ::1"},
+    "--api-key": {"default": None, "help": "accept only this key (default: any)"},
+    "--auto": {"action": "store_true", "help": "answer like a cooperative model (call tools, "
+               "JSON mode) instead of echoing"},
+}  # fmt: skip
 
 
 class GLMServer(GLMService):
@@ -40,11 +43,8 @@ class GLMServer(GLMService):
 
         Args:
             port: TCP port; 0 picks a free one.
-            host: ``127.0.0.1`` (default), ``localhost`` or ``::1``; nothing else is allowed.
+            host: ``127.0.0.1``, ``localhost`` or ``::1`` (anything else: `ValueError`).
             **options: `GLMService` options: ``api_key``, ``models``, ``validate``.
-
-        Raises:
-            ValueError: If ``host`` is not a loopback host.
         """
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"GLMServer binds to loopback only, not {host!r}")
@@ -90,29 +90,23 @@ class GLMServer(GLMService):
     def stop(self) -> None:
         """Close the listener and every connection, and join the thread (idempotent)."""
         if self._thread is not None and self._stop is not None:
-            stop = self._stop
-            stop.get_loop().call_soon_threadsafe(stop.set_result, None)
+            self._stop.get_loop().call_soon_threadsafe(self._stop.set_result, None)
             self._thread.join()
             self._thread = None
 
     def __enter__(self) -> GLMServer:
         return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     async def __aenter__(self) -> GLMServer:
         return self.start()
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await asyncio.to_thread(self.stop)
 
     def _run(self, sock: socket.socket, stop: asyncio.Future[None]) -> None:
-        """Thread body: serve until `stop`, then cancel every connection."""
         tasks: set[asyncio.Task[None]] = set()
 
         def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -133,7 +127,6 @@ class GLMServer(GLMService):
         loop.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve requests on one connection until it closes, keep-alive ends or `stop`."""
         self._connections += 1
         conn, cid = h11.Connection(h11.SERVER), self._connections
         try:
@@ -152,7 +145,6 @@ class GLMServer(GLMService):
 async def _read(
     conn: h11.Connection, reader: asyncio.StreamReader, cid: int
 ) -> RecordedRequest | None:
-    """Read one request off a connection; ``None`` when the client closed it."""
     head, body = None, bytearray()
     while True:
         event = conn.next_event()
@@ -165,14 +157,12 @@ async def _read(
         elif not isinstance(event, h11.EndOfMessage) or head is None:
             return None
         else:
-            path, _, query = head.target.decode().partition("?")
             headers = {k.decode(): v.decode() for k, v in head.headers}  # h11 lower-cases names
-            method, data = head.method.decode(), bytes(body)
-            return RecordedRequest(method, path, headers, parse_json(data), data, cid, query)
+            target, method = head.target.decode(), head.method.decode()
+            return RecordedRequest.of(method, target, headers, bytes(body), cid)
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) -> bool:
-    """Carry out a plan on a connection; returns whether it can serve another request."""
     if plan.delay > 0:
         await asyncio.sleep(plan.delay)
     if plan.disconnect:
@@ -192,3 +182,97 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
         writer.write(conn.send(h11.EndOfMessage()) or b"")
     await writer.drain()
     return plan.complete and conn.our_state is h11.DONE
+
+
+class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body paced as planned; faults raise what httpx raises over a socket."""
+
+    def __init__(self, plan: Plan, request: httpx.Request) -> None:
+        read = request.extensions.get("timeout", {}).get("read")
+        self.plan, self.request, self.timeout = plan, request, math.inf if read is None else read
+        self.wait = min(plan.delay, self.timeout)  # then `response` raises ReadTimeout
+
+    def _late(self, seconds: float) -> None:
+        if seconds > self.timeout:
+            raise httpx.ReadTimeout("timed out", request=self.request)
+
+    def response(self) -> httpx.Response:
+        self._late(self.plan.delay)
+        if self.plan.disconnect:
+            message = "Server disconnected without sending a response."
+            raise httpx.RemoteProtocolError(message, request=self.request)
+        headers, request = self.plan.header_list(), self.request
+        return httpx.Response(self.plan.status, headers=headers, stream=self, request=request)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for gap, piece in self.plan.paced():
+            time.sleep(min(gap, self.timeout))
+            self._late(gap)
+            yield piece
+        self._end()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for gap, piece in self.plan.paced():
+            await asyncio.sleep(min(gap, self.timeout))
+            self._late(gap)
+            yield piece
+        self._end()
+
+    def _end(self) -> None:
+        if not self.plan.complete:
+            message = "peer closed connection without sending complete message body"
+            raise httpx.RemoteProtocolError(message, request=self.request)
+
+
+class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The GLM test service as an httpx transport: same behaviour as `GLMServer`, no sockets.
+
+    Pass it as ``http_client=httpx.Client(transport=t)`` or
+    ``http_async_client=httpx.AsyncClient(transport=t)``, with any base URL. Delays and trickles
+    honour the client's read timeout (raising `httpx.ReadTimeout`), cuts and disconnects raise
+    `httpx.RemoteProtocolError`, as over a socket.
+    """
+
+    base_url = "http://glm.test/api/paas/v4"
+    """A base URL for clients of this transport (any host works)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request; the body streams as planned."""
+        body = self._body(request, request.read())
+        time.sleep(body.wait)
+        return body.response()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request (async); the body streams as planned."""
+        body = self._body(request, await request.aread())
+        await asyncio.sleep(body.wait)
+        return body.response()
+
+    def _body(self, request: httpx.Request, data: bytes) -> _Body:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        recorded = RecordedRequest.of(request.method, request.url.raw_path.decode(), headers, data)
+        return _Body(self.plan(recorded), request)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m langchain_glm.testing``: serve on loopback until Ctrl-C."""
+    description = "Local GLM-compatible test server (loopback only, never for production)."
+    parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=description)
+    for flag, options in _OPTIONS.items():
+        parser.add_argument(flag, **options)  # type: ignore[arg-type]
+    args = parser.parse_args(argv)
+    if args.host not in LOOPBACK_HOSTS:
+        parser.error(f"refusing to listen on {args.host!r}: this test server is loopback only")
+    server = GLMServer(port=args.port, host=args.host, api_key=args.api_key)
+    server.script(auto_reply if args.auto else None)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"GLM test server listening on {server.base_url}", flush=True)
+    print("Test tool only, not for production. Press Ctrl-C to stop.", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+    server.stop()
+    return 0

@@ -12,10 +12,8 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``glm_server`` marker (so ``--strict-markers`` accepts it)."""
-    config.addinivalue_line(
-        "markers", "glm_server(**options): GLMServer options (api_key=, models=, validate=)"
-    )
+    """Register the ``glm_server(api_key=, models=, validate=)`` marker (``--strict-markers``)."""
+    config.addinivalue_line("markers", "glm_server(**options): GLMServer options")
 
 
 @pytest.fixture
@@ -23,6 +21,7 @@ def glm_server(request: pytest.FixtureRequest) -> Iterator[GLMServer]:
     """A fresh GLM test server on 127.0.0.1 for one test (``@pytest.mark.glm_server(...)``)."""
     from langchain_glm.testing._server import GLMServer
 
-    marker = request.node.get_closest_marker("glm_server")
-    with GLMServer(**(marker.kwargs if marker else {})) as server:
+    with GLMServer(
+        **getattr(request.node.get_closest_marker("glm_server"), "kwargs", {})
+    ) as server:
         yield server
