@@ -2,12 +2,13 @@
 
     make bench                     # or: .venv/bin/python -m tests.bench.bench [--quick]
 
-Each client and phase runs in its own process against the local GLM server (its own
-process too), rounds rotate the client order, and ratios are taken inside a round, then
-the median over rounds is printed (compare ratios, not absolute times: machines are noisy).
-Phases: (a) invoke latency, (b) stream cost per chunk, (c) concurrent `astream` wall time
-and (d) the peak RSS of that process, (e) memory and time of one long stream, (f) import
-time. Peers (langchain-openai's ChatOpenAI) are measured when installed.
+Each client and phase runs in its own process against a fast loopback GLM server
+(`tests.bench.server`, its own process too), rounds rotate the client order, and ratios
+are taken inside a round, then the median over rounds is printed (compare ratios, not
+absolute times: machines are noisy). Phases: (a) invoke latency, (b) stream cost per
+chunk, (c) concurrent `astream` wall time and (d) the peak RSS of that process, (e) memory
+and time of one long stream, (f) import time. Peers (langchain-openai's ChatOpenAI) are
+measured when installed.
 """
 
 from __future__ import annotations
