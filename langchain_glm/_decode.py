@@ -17,8 +17,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from langchain_glm._errors import (
     GLMAPIError,
     GLMConnectionError,
@@ -61,7 +59,7 @@ def json_object(raw: str | bytes, what: str, status: int | None, event: str = ""
 
     Invalid UTF-8 becomes U+FFFD replacement characters, in bodies and streams alike.
     """
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    text = _text(raw) if isinstance(raw, bytes) else raw
     try:
         data = _loads(text)
     except ValueError:
@@ -71,6 +69,36 @@ def json_object(raw: str | bytes, what: str, status: int | None, event: str = ""
     if event == "error" or data.get("error"):
         raise error_from_payload(data, status)
     return data
+
+
+def _text(raw: bytes) -> str:
+    """UTF-8 text, invalid bytes as U+FFFD."""
+    return raw.decode("utf-8", errors="replace")
+
+
+def _split_lines(text: bytes) -> tuple[list[bytes], bytes, bool]:
+    """Split bytes on CR, LF or CRLF.
+
+    Returns:
+        The complete lines, the incomplete rest, and whether the last line ended in a CR
+        whose LF may still come (the next bytes' leading LF is then skipped).
+    """
+    if b"\r" not in text:  # LF only, as GLM sends
+        lines = text.split(b"\n")
+        return lines, lines.pop(), False
+    lines, start, size = [], 0, len(text)
+    while True:
+        lf = text.find(b"\n", start)
+        cr = text.find(b"\r", start, lf if lf >= 0 else size)
+        end = cr if cr >= 0 else lf
+        if end < 0:
+            return lines, text[start:], False
+        lines.append(text[start:end])
+        start = end + 1
+        if end == cr and start == size:
+            return lines, b"", True
+        if end == cr and text[start] == 0x0A:
+            start += 1
 
 
 def decode_frame(event: str, data: str) -> dict[str, Any] | None:
@@ -118,7 +146,8 @@ class SSEReader:
     """Pure incremental SSE decoder with capped lines: bytes in, frame dicts out.
 
     Implements https://html.spec.whatwg.org/multipage/server-sent-events.html (lines split on
-    CR, LF or CRLF; `:` comments ignored) and yields httpx-sse's `ServerSentEvent` per event.
+    CR, LF or CRLF; `:` comments ignored). Lines stay bytes until an event is complete; its
+    data is then decoded once (invalid UTF-8 as U+FFFD) and parsed once.
 
     Attributes:
         frames: Decoded frames not yet handed out.
@@ -136,7 +165,7 @@ class SSEReader:
         self.done = self.finished = False
         self._buffer = bytearray()
         self._event = ""
-        self._data: list[str] = []
+        self._data: list[bytes] = []
         self._size = 0
         self._drained = 0
         self._skip_lf = False
@@ -148,70 +177,62 @@ class SSEReader:
         A failure (a cap, the time budget, an error or malformed frame) is kept in `failure`
         and decoding stops; frames decoded before it are still handed out first.
         """
-        self._buffer += piece
         try:
-            self._decode()
+            self._decode(piece)
             self.deadline.check()
         except GLMError as error:
             self.failure = error
 
-    def _decode(self) -> None:
-        """Apply every complete line in the buffer (CR, LF or CRLF ends one), then the cap."""
-        buf, start = self._buffer, 0
-        if self._skip_lf and buf[:1] == b"\n":  # the LF of a CRLF split across reads
-            start = 1
+    def _decode(self, piece: bytes) -> None:
+        """Apply every complete line (CR, LF or CRLF ends one), then the line cap."""
+        if self.done:
+            return
+        if self._skip_lf and piece[:1] == b"\n":  # the LF of a CRLF split across reads
+            piece = piece[1:]
         self._skip_lf = False
-        if b"\r" not in buf:  # fast path: LF-only, as GLM sends
-            *lines, rest = buf[start:].split(b"\n")
+        if b"\n" not in piece and b"\r" not in piece:  # a line still incomplete: just keep it
+            self._buffer += piece
+        else:
+            text = bytes(self._buffer) + piece if self._buffer else piece
+            lines, rest, self._skip_lf = _split_lines(text)
+            self._buffer = bytearray(rest)
             for line in lines:
+                self._line(line)
                 if self.done:
-                    break
-                self._line(line.decode("utf-8", errors="replace"))
-            self._buffer = buf = bytearray(rest)
-            start = len(buf) if self.done else 0
-        while not self.done:
-            lf = buf.find(b"\n", start)
-            cr = buf.find(b"\r", start, lf if lf >= 0 else len(buf))
-            end = cr if cr >= 0 else lf
-            if end < 0:
-                break
-            line, start = buf[start:end], end + 1
-            if end == cr and start == len(buf):
-                self._skip_lf = True
-            elif end == cr and buf[start] == 0x0A:
-                start += 1
-            self._line(line.decode("utf-8", errors="replace"))
-        del buf[:start]
-        if len(buf) > LINE_CAP:
+                    self._buffer.clear()
+                    return
+        if len(self._buffer) > LINE_CAP:
             raise malformed(f"an SSE line is longer than {LINE_CAP // 1048576} MiB")
 
-    def _line(self, line: str) -> None:
+    def _line(self, line: bytes) -> None:
         """Apply one SSE line; a blank line dispatches the event."""
-        if line.startswith("data:"):  # the common case first
-            value = line[6:] if line.startswith(" ", 5) else line[5:]
+        if line.startswith(b"data:"):  # the common case first
+            value = line[6:] if line[5:6] == b" " else line[5:]
             self._data.append(value)
             self._size += len(value)
             if self._size > LINE_CAP:
                 raise malformed(f"an SSE event is longer than {LINE_CAP // 1048576} MiB")
         elif not line:
             if self._data:
-                self._dispatch(ServerSentEvent(self._event, "\n".join(self._data)))
+                self._dispatch()
             self._event, self._data, self._size = "", [], 0
-        elif line.startswith("event:"):
-            self._event = line[7:] if line.startswith(" ", 6) else line[6:]
-        elif line == "data":  # a field name alone has an empty value
-            self._data.append("")
+        elif line.startswith(b"event:"):
+            name = line[7:] if line[6:7] == b" " else line[6:]
+            self._event = name.decode("utf-8", errors="replace")
+        elif line == b"data":  # a field name alone has an empty value
+            self._data.append(b"")
         # Comments (":...") and the fields GLM does not use (id, retry) are ignored.
 
-    def _dispatch(self, sse: ServerSentEvent) -> None:
+    def _dispatch(self) -> None:
         """Decode one event; restart the per-event time budget."""
         self.deadline.restart()
-        if sse.data.strip() == "[DONE]":
+        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
+        if b"[DONE]" in data and _text(data).strip() == "[DONE]":
             self.done = True
             if not self.count:
                 raise GLMAPIError("GLM sent an empty stream (only [DONE])")
             return
-        frame = json_object(sse.data, "stream frame", None, sse.event)
+        frame = json_object(data, "stream frame", None, self._event)
         finish = _finish_reason(frame)
         if finish == "network_error":
             raise inference_failed()

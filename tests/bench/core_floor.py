@@ -23,6 +23,14 @@ _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 _CLIENTS: dict[str, Any] = {}
 
 
+def _sync() -> httpx.Client:
+    """The one sync pool, made on first use (a new `httpx.Client` costs ~20 ms: SSL setup)."""
+    client = _CLIENTS.get("sync")
+    if client is None:
+        client = _CLIENTS["sync"] = httpx.Client(timeout=60, limits=_LIMITS)
+    return client
+
+
 def _body(messages: list[BaseMessage], stream: bool) -> dict[str, Any]:
     msgs = [{"role": _ROLES.get(m.type, m.type), "content": m.content} for m in messages]
     return {"model": "glm-4.6", "messages": msgs, "stream": stream}
@@ -80,8 +88,7 @@ class CoreFloor(BaseChatModel):
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
     ) -> ChatResult:
-        client = _CLIENTS.setdefault("sync", httpx.Client(timeout=60, limits=_LIMITS))
-        r = client.post(self._url, json=_body(messages, False), headers=_HEADERS)
+        r = _sync().post(self._url, json=_body(messages, False), headers=_HEADERS)
         r.raise_for_status()
         d = json.loads(r.content)
         m = d["choices"][0]["message"]
@@ -106,9 +113,8 @@ class CoreFloor(BaseChatModel):
     def _stream(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
     ) -> Iterator[ChatGenerationChunk]:
-        client = _CLIENTS.setdefault("sync", httpx.Client(timeout=60, limits=_LIMITS))
         body = _body(messages, True)
-        with connect_sse(client, "POST", self._url, json=body, headers=_HEADERS) as es:
+        with connect_sse(_sync(), "POST", self._url, json=body, headers=_HEADERS) as es:
             for sse in es.iter_sse():
                 if sse.data == "[DONE]":
                     break
