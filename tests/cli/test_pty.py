@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 
 import pexpect  # type: ignore[import-untyped]
@@ -16,6 +17,7 @@ import pytest
 from tests.cli._helpers import cli_env, strip_ansi
 
 TIMEOUT = 30
+PROMPT_SETTLE = 0.5  # seconds between the prompt appearing and a keypress
 PROMPT = r"you>(\x1b\[[0-9;]*m)* "
 LONG = "please think about this long message " * 20  # the reply streams for a few seconds
 
@@ -44,6 +46,17 @@ def _turn(child: pexpect.spawn, line: str) -> str:
     child.sendline(line)
     child.expect(PROMPT)
     return _screen(child)
+
+
+def _interrupt_at_prompt(child: pexpect.spawn) -> None:
+    """Press Ctrl-C once the prompt is waiting for input, as a person would.
+
+    A SIGINT that lands after the prompt is printed but before `input()` reaches its
+    `select()` is noted by Python yet wakes nothing (a CPython readline race), so the
+    keypress is sent once the prompt has settled.
+    """
+    time.sleep(PROMPT_SETTLE)
+    child.sendintr()
 
 
 def _input_tokens(screen: str) -> int:
@@ -80,9 +93,10 @@ def test_two_turns_reset_and_ctrl_c(chat: pexpect.spawn) -> None:
     assert "Hi there! Here is my answer to you: still here?" in after
     assert _input_tokens(after) < _input_tokens(second)  # reset, and the stopped turn dropped
 
-    chat.sendintr()
+    _interrupt_at_prompt(chat)
     chat.expect(r"Ctrl-C again to exit")
-    chat.sendintr()
+    chat.expect(PROMPT)
+    _interrupt_at_prompt(chat)
     chat.expect("bye")
     chat.expect(pexpect.EOF)
     chat.close()
