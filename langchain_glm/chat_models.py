@@ -1,4 +1,4 @@
-"""`ChatGLM`: Zhipu / Z.ai GLM chat models (GLM-4.6 and family) for LangChain."""
+"""`ChatGLM`: Zhipu / Z.ai GLM chat models (GLM-4.5 to GLM-5.3) for LangChain."""
 
 from __future__ import annotations
 
@@ -80,17 +80,21 @@ class _Call:
 
 
 class ChatGLM(BaseChatModel):
-    """Zhipu / Z.ai GLM chat models (GLM-4.6, GLM-4.5, GLM-4.6V, ...).
+    """Zhipu / Z.ai GLM chat models (GLM-4.5 to 4.7, GLM-5 to 5.3, GLM-5.3-Flash, GLM-4.6V).
 
     Talks to GLM's chat-completions API directly with `httpx` and keeps what
     generic OpenAI clients drop: the model's reasoning
     (`additional_kwargs["reasoning_content"]` and a `reasoning` content block),
-    `thinking` control, streamed tool arguments (`tool_stream`), cached and
-    reasoning token counts, GLM web-search results, and errors mapped from GLM's
-    business codes to `langchain_core.exceptions` classes.
+    `thinking` and `reasoning_effort` control (checked per model against the
+    capability table), streamed tool arguments (`tool_stream`), cached and
+    reasoning token counts, GLM web-search results, GLM's Batch API
+    (`batch_submit`, `use_batch_api`), and errors mapped from GLM's business codes
+    to `langchain_core.exceptions` classes.
 
     Setup:
-        `pip install langchain-glm` and set `ZAI_API_KEY` (or `ZHIPUAI_API_KEY`).
+        Install this package from its repository (`pip install .`; the PyPI name
+        `langchain-glm` belongs to an unrelated project) and set `ZAI_API_KEY`
+        (or `ZHIPUAI_API_KEY`).
 
     Example:
         A complete round trip against the bundled offline GLM server:
