@@ -1,8 +1,7 @@
 """The carriers of `GLMService`: `GLMServer` (HTTP/1.1 on loopback) and `GLMTransport` (httpx).
 
-`GLMServer` speaks h11's HTTP (https://h11.readthedocs.io; httpx depends on it) on one asyncio
-loop in a thread: thousands of concurrent streams, and every fault is a cancellable ``await``,
-so `stop` ends open streams at once. Never expose it beyond 127.0.0.1, never use it in production.
+`GLMServer` runs h11 (https://h11.readthedocs.io) on one asyncio loop in a thread: every fault is
+a cancellable ``await``, so `stop` ends open streams at once. Loopback only, never for production.
 """
 
 from __future__ import annotations
@@ -26,13 +25,6 @@ from langchain_glm.testing._service import GLMService, Plan, RecordedRequest, ph
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
-_OPTIONS = {
-    "--port": {"type": int, "default": 8000, "help": "TCP port, 0 for a free one"},
-    "--host": {"default": "127.0.0.1", "help": "127.0.0.1, localhost or ::1"},
-    "--api-key": {"default": None, "help": "accept only this key (default: any)"},
-    "--auto": {"action": "store_true", "help": "answer like a cooperative model (call tools, "
-               "JSON mode) instead of echoing"},
-}  # fmt: skip
 
 
 class GLMServer(GLMService):
@@ -185,8 +177,6 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
 
 
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body paced as planned; faults raise what httpx raises over a socket."""
-
     def __init__(self, plan: Plan, request: httpx.Request) -> None:
         read = request.extensions.get("timeout", {}).get("read")
         self.plan, self.request, self.timeout = plan, request, math.inf if read is None else read
@@ -225,12 +215,10 @@ class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """The GLM test service as an httpx transport: same behaviour as `GLMServer`, no sockets.
+    """`GLMServer`'s behaviour as an httpx transport, no sockets: ``httpx.Client(transport=t)``.
 
-    Pass it as ``http_client=httpx.Client(transport=t)`` or
-    ``http_async_client=httpx.AsyncClient(transport=t)``, with any base URL. Delays and trickles
-    honour the client's read timeout (raising `httpx.ReadTimeout`), cuts and disconnects raise
-    `httpx.RemoteProtocolError`, as over a socket.
+    Faults raise as over a socket: `httpx.ReadTimeout` past the client's read timeout, cuts and
+    disconnects `httpx.RemoteProtocolError`.
     """
 
     base_url = "http://glm.test/api/paas/v4"
@@ -256,22 +244,19 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m langchain_glm.testing``: serve on loopback until Ctrl-C."""
-    description = "Local GLM-compatible test server (loopback only, never for production)."
-    parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=description)
-    for flag, options in _OPTIONS.items():
-        parser.add_argument(flag, **options)  # type: ignore[arg-type]
+    parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=__doc__)
+    parser.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one")
+    parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1, localhost or ::1")
+    parser.add_argument("--auto", action="store_true", help="answer like a cooperative model")
     args = parser.parse_args(argv)
-    if args.host not in LOOPBACK_HOSTS:
-        parser.error(f"refusing to listen on {args.host!r}: this test server is loopback only")
-    server = GLMServer(port=args.port, host=args.host, api_key=args.api_key)
-    server.script(auto_reply if args.auto else None)
     try:
-        server.start()
-    except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        server = GLMServer(port=args.port, host=args.host).start()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 2
+    server.script(auto_reply if args.auto else None)
     print(f"GLM test server listening on {server.base_url}", flush=True)
-    print("Test tool only, not for production. Press Ctrl-C to stop.", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
     server.stop()
