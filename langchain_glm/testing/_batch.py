@@ -1,12 +1,9 @@
-"""GLM's Batch API (files and batches) as pure code, for the test service; no I/O here.
+"""GLM's Batch API (https://docs.bigmodel.cn/cn/guide/tools/batch) as pure code; no I/O here.
 
-Routes as documented at https://docs.bigmodel.cn/cn/guide/tools/batch : multipart ``POST /files``
-(``purpose=batch``), ``GET /files/{id}/content``, ``DELETE /files/{id}``, ``POST /batches``,
-``GET /batches/{id}``, ``POST /batches/{id}/cancel`` and ``GET /batches``. A batch walks
-validating → in_progress → finalizing → completed (or failed / cancelling → cancelled / expired).
-``state`` (``GLMService.batch_state``) holds everything. Settings: ``state["auto_advance"]``
-(default True: each ``GET /batches/{id}`` advances one step) and ``state["lines_per_step"]``
-(default None: in_progress answers every line in one step).
+``state`` (``GLMService.batch_state``) holds files and batches. A batch walks validating →
+in_progress → finalizing → completed (or failed, cancelled, expired): one step per
+``GET /batches/{id}`` unless ``state["auto_advance"]`` is False; ``state["lines_per_step"]``
+(default all) bounds the lines answered per step.
 """
 
 from __future__ import annotations
@@ -71,8 +68,6 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
 
 
 class _Batches:
-    """The Batch API over one store: ``files``, ``batches``, ``work`` (lines, answers), ``seq``."""
-
     def __init__(self, state: dict[str, Any]) -> None:
         self.state, self.files = state, state.setdefault("files", {})
         self.batches, self.work = state.setdefault("batches", {}), state.setdefault("work", {})

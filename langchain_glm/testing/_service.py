@@ -1,12 +1,9 @@
 r"""`GLMService`: the GLM behaviour as pure code (no I/O); `plan(request)` returns what to send.
 
-Carriers (`GLMServer`, `GLMTransport`) only execute a `Plan`. Paths and error bodies as at
-https://docs.z.ai/api-reference ; checks in the service's order, per-model limits from the
-capability table `langchain_glm._models` that the client reads too. Replies take the shapes of
-https://docs.z.ai/api-reference/llm/chat-completion and real captures. GLM-4.5/4.6: non-stream
-keys sorted, a ``"\n"`` content frame before reasoning, ``"reasoning_content": ""`` beside content
-deltas. GLM-4.7/5.x: none of those, ``object`` on every frame, ``role`` on every reasoning and
-content delta, ``reasoning_tokens`` in usage. Streams end with usage, then ``data: [DONE]``.
+Paths, error bodies and reply shapes as at https://docs.z.ai/api-reference and real captures;
+per-model limits from `langchain_glm._models`, the table the client reads too. GLM-4.5/4.6 sort
+non-stream keys and stream a ``"\n"`` before reasoning; GLM-4.7/5.x send ``object`` and ``role``
+on every frame and ``reasoning_tokens`` in usage.
 """
 
 from __future__ import annotations
@@ -36,10 +33,8 @@ class Reply:
     Attributes:
         text: Assistant ``content`` (beside tool calls GLM-4.6 omits it, 4.7/5.x send ``""``).
         reasoning: ``reasoning_content``; dropped when the request or the model does not think.
-        tool_calls: ``[{"name": str, "arguments": dict | str, "id"?: str}]``; a dict is
-            JSON-encoded compactly, a missing id is generated in GLM's format.
-        usage: Any of ``prompt_tokens``, ``completion_tokens``, ``cached_tokens``,
-            ``reasoning_tokens``; missing counts are derived from text lengths.
+        tool_calls: ``[{"name", "arguments": dict | str, "id"?}]``; missing ids made as GLM does.
+        usage: ``prompt_tokens``, ``completion_tokens``, ``cached_tokens``, ``reasoning_tokens``.
         finish_reason: Sent as is; ``None``: ``"tool_calls"`` with tool calls, else ``"stop"``.
         web_search: Top-level ``web_search`` results (JSON body, first stream frame).
         content_filter: Top-level ``content_filter`` entries (JSON body, first stream frame).
@@ -48,15 +43,11 @@ class Reply:
         include_object: Send ``object`` on GLM-4.6-era models too (4.7/5.x always do).
         delay_before_headers: Fault: seconds before the status line.
         trickle: Fault: seconds between stream frames (the first goes at once).
-        cut_after: Fault: drop the connection after this many frames, without ``[DONE]`` or
-            the chunked terminator (non-stream: after half the body).
+        cut_after: Fault: drop the connection after this many frames (non-stream: half the body).
         disconnect: Fault: drop the connection without any response.
-        stream_error: Fault: an in-stream ``data: {"error": {...}}`` frame (given as
-            ``{"code", "message"}`` or already wrapped) after ``stream_error_after`` frames,
-            ending the stream without ``[DONE]``; non-stream: HTTP 200 with that body.
+        stream_error: Fault: a last ``data: {"error": {"code", "message"}}`` frame (or the body).
         stream_error_after: Normal frames before the ``stream_error`` frame.
-        malformed_after: Fault: a frame of broken JSON after this many frames (the stream goes
-            on); non-stream: truncated JSON.
+        malformed_after: Fault: a broken JSON frame after this many (non-stream: truncated JSON).
     """
 
     text: str = ""
@@ -300,8 +291,6 @@ def _pieces(text: str, size: int) -> list[str]:
 
 
 class _Turn:
-    """A reply rendered for one chat request: its ids, flags (``modern``: GLM-4.7/5.x), usage."""
-
     def __init__(self, body: dict[str, Any], seq: int, reply: Reply | None = None) -> None:
         self.reply = r = reply or Reply()
         now, model, thinking = time.time(), str(body.get("model", "")), body.get("thinking")
@@ -329,7 +318,6 @@ class _Turn:
         self.extras = {key: value for key, value in pairs if value is not None}
 
     def usage(self) -> dict[str, Any]:
-        """The usage object: given counts, the rest estimated from text lengths."""
         given, calls = self.reply.usage or {}, sum(len(c[1]) + len(c[2]) for c in self.calls)
         chars = len(self.reply.text) + len(self.reasoning) + calls
         prompt = given.get("prompt_tokens", tokens(self.prompt_chars))
@@ -344,12 +332,10 @@ class _Turn:
         return usage
 
     def head(self, kind: str) -> dict[str, Any]:
-        """The keys every body or frame starts with (``kind``: the ``object`` value)."""
         obj = {"object": kind} if self.reply.include_object or self.modern else {}
         return {"id": self.response_id, "created": self.created, **obj, "model": self.model}
 
     def body(self) -> dict[str, Any]:
-        """The non-stream response body (GLM serializes it with sorted keys)."""
         r, calls = self.reply, self.calls
         message: dict[str, Any] = {"role": "assistant"}
         if r.text or not calls or self.modern:
@@ -366,7 +352,6 @@ class _Turn:
         return self.head("chat.completion") | rest | self.extras
 
     def frames(self) -> list[dict[str, Any]]:
-        """The JSON frames of the streamed reply (without ``[DONE]``); the last carries usage."""
         role, size, text = {"role": "assistant"}, self.reply.chunk_size, self.reply.text
         newline = [] if self.modern or not self.reasoning else [{**role, "content": "\n"}]
         thoughts = _pieces(self.reasoning, size)
