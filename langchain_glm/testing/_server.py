@@ -99,18 +99,12 @@ class GLMServer(GLMService):
         await asyncio.to_thread(self.stop)
 
     def _run(self, sock: socket.socket, stop: asyncio.Future[None]) -> None:
-        tasks: set[asyncio.Task[None]] = set()
-
-        def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.ensure_future(self._connection(reader, writer))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
         async def serve() -> None:
-            server = await asyncio.start_server(track, sock=sock)
+            server = await asyncio.start_server(self._connection, sock=sock)
             await stop
             server.close()
-            for task in list(tasks):
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 

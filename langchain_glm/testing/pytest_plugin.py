@@ -21,7 +21,6 @@ def glm_server(request: pytest.FixtureRequest) -> Iterator[GLMServer]:
     """A fresh GLM test server on 127.0.0.1 for one test (``@pytest.mark.glm_server(...)``)."""
     from langchain_glm.testing._server import GLMServer
 
-    with GLMServer(
-        **getattr(request.node.get_closest_marker("glm_server"), "kwargs", {})
-    ) as server:
+    options = getattr(request.node.get_closest_marker("glm_server"), "kwargs", {})
+    with GLMServer(**options) as server:
         yield server
