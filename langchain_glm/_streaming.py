@@ -62,7 +62,7 @@ class StreamParser:
     valid call `{"path": "/x"}`. The parser therefore keeps each call's argument text;
     when the stream ends (any `finish_reason`, typically `"length"`) with text that is
     not complete JSON but that `parse_partial_json` would accept, `finish` first returns
-    one more chunk whose tool-call chunk (same `index`, no id or name) appends the
+    one more chunk whose tool-call chunk (same `index` and id, no name) appends the
     shortest text that closes any open string and then a mismatched bracket (e.g.
     `tr` + `]`). `parse_partial_json` rejects a mismatched bracket, so the aggregated
     message (`+`, `invoke` with `streaming=True`, v1 content) holds the call in
@@ -96,8 +96,8 @@ class StreamParser:
         self._finish: str | None = None
         self._usage: Mapping[str, Any] | None = None
         self._extras_sent: set[str] = set()
-        self._calls: dict[int, list[str | None]] = {}
-        """Per tool-call index: [its id, the argument text received so far]."""
+        self._calls: list[list[Any]] = []
+        """Per tool call: [its index, its id, the argument text received so far]."""
 
     def feed(self, frame: Mapping[str, Any]) -> AIMessageChunk | None:
         """Consume one decoded frame.
@@ -160,9 +160,9 @@ class StreamParser:
             id=self._id,
         )
         cut = [
-            ToolCallChunk(name=None, args=suffix, id=None, index=index, type="tool_call_chunk")
-            for index, (_, text) in self._calls.items()
-            if (suffix := invalidating_suffix(text or "", self._finish))
+            ToolCallChunk(name=None, args=suffix, id=call_id, index=index, type="tool_call_chunk")
+            for index, call_id, text in self._calls
+            if (suffix := invalidating_suffix(text, self._finish))
         ]
         if not cut:
             return [last]
@@ -172,8 +172,8 @@ class StreamParser:
     def _header(self, frame: Mapping[str, Any]) -> None:
         """Remember the frame's id, model and usage (type-checked)."""
         frame_id = field(frame, "id", str)
-        if self._id is None:
-            self._id = frame_id
+        if not self._id:  # an empty id counts as absent, like every empty field
+            self._id = frame_id or None
         model = field(frame, "model", str)
         if model:
             self._model = model
@@ -240,13 +240,17 @@ class StreamParser:
         return chunks
 
     def _track(self, index: int, call_id: str | None, args: str) -> None:
-        """Accumulate a call's argument text; a new id at the same index starts a new call."""
-        entry = self._calls.get(index)
-        if entry is None or (call_id and entry[0] and call_id != entry[0]):
-            self._calls[index] = [call_id or None, args]
-            return
-        entry[0] = entry[0] or call_id or None
-        entry[1] = (entry[1] or "") + args
+        """Accumulate a call's argument text, joining calls as `AIMessageChunk.__add__` does.
+
+        A delta joins the first call with its `index` whose id does not contradict its
+        own; a different id at a known index starts a new call.
+        """
+        for entry in self._calls:
+            if entry[0] == index and (not entry[1] or not call_id or entry[1] == call_id):
+                entry[1] = entry[1] or call_id or None
+                entry[2] += args
+                return
+        self._calls.append([index, call_id or None, args])
 
 
 def invalidating_suffix(text: str, finish_reason: str | None) -> str:

@@ -312,6 +312,29 @@ def test_cut_off_call_beside_a_complete_one() -> None:
     assert [c["name"] for c in message.invalid_tool_calls] == ["g"]
 
 
+def test_an_empty_response_id_is_absent_and_the_next_one_counts() -> None:
+    chunks = run([{**frame({"content": "Hi"}), "id": ""}, frame({}, finish_reason="stop")])
+    assert aggregate(chunks).id == ID
+
+
+def test_a_new_id_at_a_known_index_is_a_new_call() -> None:
+    # Some gateways drop `index`, so every call lands on position 0. langchain-core
+    # then keeps calls with different ids apart, and the parser tracks them the same
+    # way: the cut-off second call is the invalid one, the first stays valid.
+    frames = [
+        frame({"tool_calls": [{"id": "a", "function": {"name": "f", "arguments": ""}}]}),
+        frame({"tool_calls": [{"function": {"arguments": "{}"}}]}),
+        frame({"tool_calls": [{"id": "b", "function": {"name": "g", "arguments": CUT}}]}),
+        frame({}, finish_reason="length"),
+    ]
+    message = aggregate(run(frames))
+    assert [(c["id"], c["name"], c["args"]) for c in message.tool_calls] == [("a", "f", {})]
+    [bad] = message.invalid_tool_calls
+    assert (bad["id"], bad["name"]) == ("b", "g")
+    assert bad["args"] is not None
+    assert bad["args"].startswith(CUT)
+
+
 def cut_off_server() -> Server:
     body = sse(tool_frames(CUT))
     return Server(
