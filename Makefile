@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-cli
 DEMO_QUESTION := Use the calculator to work out "17 * 23 + 4", then say in one sentence how you got it.
 
-.PHONY: demo chat test lint format type unit e2e live bench clean
+.PHONY: demo chat test lint format type unit live bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench
+
+# Fresh random examples for the stream property tests (the suite replays a fixed set).
+fuzz: $(STAMP)
+	HYPOTHESIS_EXAMPLES=$${HYPOTHESIS_EXAMPLES:-5000} $(BIN)/python -m pytest -q \
+		tests/unit_tests/test_properties.py
 
 live: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m live

@@ -16,6 +16,7 @@ import asyncio
 import copy
 import itertools
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from functools import reduce
@@ -29,8 +30,12 @@ from langchain_core.messages import AIMessageChunk
 
 from langchain_glm import ChatGLM
 
+# The suite runs the same 300 examples every time, so CI never fails by chance; `make fuzz`
+# draws fresh random ones, as many as HYPOTHESIS_EXAMPLES asks.
+EXAMPLES = os.environ.get("HYPOTHESIS_EXAMPLES")
 PROPERTY = settings(
-    max_examples=300,
+    max_examples=int(EXAMPLES or 300),
+    derandomize=not EXAMPLES,
     deadline=None,  # speed is measured by benchmarks, never here
     database=None,  # keep the tree clean: no .hypothesis directory
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -128,7 +133,7 @@ def typed(obj: dict[str, Any], key: str, kind: type) -> Any:
 class Expected:
     text: str = ""
     reasoning: str = ""
-    calls: dict[int, list[Any]] = field(default_factory=dict)  # index -> [id, name, args]
+    calls: list[list[Any]] = field(default_factory=list)  # [index, id, name, args] per call
     finish: str | None = None
     usage: dict[str, Any] | None = None
     id: str | None = None
@@ -165,10 +170,23 @@ def read_calls(state: Expected, raw_calls: list[Any]) -> None:
         args = json.dumps(args, ensure_ascii=False) if isinstance(args, dict) else args or ""
         call_id = typed(raw, "id", str)
         index = typed(raw, "index", int)
-        entry = state.calls.setdefault(position if index is None else index, [None, None, ""])
-        entry[0] = entry[0] or call_id or None
-        entry[1] = (entry[1] or "") + (name or "") or None
-        entry[2] += args
+        entry = joined_call(state.calls, position if index is None else index, call_id)
+        entry[1] = entry[1] or call_id or None
+        entry[2] = (entry[2] or "") + (name or "") or None
+        entry[3] += args
+
+
+def joined_call(calls: list[list[Any]], index: int, call_id: str | None) -> list[Any]:
+    """The call a delta belongs to, by the rule of `AIMessageChunk.__add__`.
+
+    A delta joins the first call with its `index` whose id does not contradict its own;
+    a different id at a known index starts a new call.
+    """
+    for entry in calls:
+        if entry[0] == index and (not entry[1] or not call_id or entry[1] == call_id):
+            return entry
+    calls.append([index, None, None, ""])
+    return calls[-1]
 
 
 def read_frame(state: Expected, frame: Any) -> None:
@@ -210,7 +228,7 @@ def assert_message(message: AIMessageChunk, want: Expected) -> None:
     assert message.usage_metadata == want.usage
     assert message.id == (want.id or message.id)
     valid, invalid = [], []
-    for call_id, name, args in want.calls.values():
+    for _, call_id, name, args in want.calls:
         try:
             parsed = json.loads(args or "{}", strict=False)
         except ValueError:
