@@ -336,6 +336,7 @@ class GLMClient:
         self._jwt_auth = jwt_auth
         self._timeout, self._budget = _timeouts(timeout)
         self._default_headers = dict(default_headers or {})
+        self._pool_headers: dict[tuple[bool, str | None], tuple[httpx.Headers, httpx.Headers]] = {}
         self._urls: dict[str, httpx.URL] = {}
         self._http_client = http_client
         self._http_async_client = http_async_client
@@ -368,6 +369,7 @@ class GLMClient:
             clone._policy = dataclasses.replace(self._policy, max_retries=max_retries)
         if default_headers:
             clone._default_headers = {**self._default_headers, **default_headers}
+            clone._pool_headers = {}
         return clone
 
     def sync_http_client(self) -> httpx.Client:
@@ -391,24 +393,52 @@ class GLMClient:
     ) -> httpx.Request:
         """Build a request to `{base_url}/{path}` with a JSON `payload` or a raw `content`.
 
+        A client given by the user builds it (`client.build_request`), so its own headers,
+        cookies, params and base URL apply. Our shared pools have none of those (only httpx's
+        default headers), so for them the request is made directly from headers merged once,
+        which is field for field what `client.build_request` makes, ~20 µs sooner. Once a
+        pool holds cookies (a `Set-Cookie` reply), it builds its requests again.
+
         Raises:
             GLMAuthenticationError: Without a key (before any I/O).
         """
         if self._auth is None:
             raise GLMAuthenticationError(_NO_KEY)
+        if payload is not None:
+            content_type = "application/json"
+            content = _dumps(payload).encode()
+        url = self._url(path)
+        if client is self._http_client or client is self._http_async_client or client.cookies:
+            ours = self._headers(stream, content_type)
+            return client.build_request(
+                method, url, headers=ours, content=content, timeout=self._timeout
+            )
+        merged = self._merged_headers(client, stream, content_type)
+        timeout = {"timeout": self._timeout.as_dict()}
+        return httpx.Request(method, url, headers=merged, content=content, extensions=timeout)
+
+    def _headers(self, stream: bool, content_type: str | None) -> dict[str, str]:
+        """The headers this client adds to every request of the given kind."""
         headers = {
             "Accept": "text/event-stream" if stream else "application/json",
             "User-Agent": _USER_AGENT,
             **self._default_headers,
         }
-        if payload is not None:
-            content_type = "application/json"
-            content = _dumps(payload).encode()
         if content_type is not None:
             headers["Content-Type"] = content_type
-        return client.build_request(
-            method, self._url(path), headers=headers, content=content, timeout=self._timeout
-        )
+        return headers
+
+    def _merged_headers(
+        self, client: httpx.Client | httpx.AsyncClient, stream: bool, content_type: str | None
+    ) -> httpx.Headers:
+        """A pool's headers merged with ours as `client.build_request` does, once per kind."""
+        key = (stream, content_type)
+        cached = self._pool_headers.get(key)
+        if cached is None or cached[0] is not client.headers:
+            merged = httpx.Headers(client.headers)
+            merged.update(self._headers(stream, content_type))
+            cached = self._pool_headers[key] = (client.headers, merged)
+        return cached[1]  # `httpx.Request` copies the headers it is given
 
     def _url(self, path: str) -> httpx.URL:
         """`{base_url}/{path}` as a parsed URL, parsed once per path (parsing costs ~20 µs)."""

@@ -855,3 +855,45 @@ def test_chatglm_reuses_one_client_and_timeouts_are_views_of_it() -> None:
     llm.invoke("x")
     assert [r.extensions["timeout"]["read"] for r in sent] == [1.0, 2.0, 3.0, 4.0, 5.0, 600.0]
     assert [r.extensions["timeout"]["connect"] for r in sent] == [1.0, 2.0, 3.0, 4.0, 5.0, 10.0]
+
+
+@pytest.mark.parametrize("pool_type", [httpx.Client, httpx.AsyncClient])
+@pytest.mark.parametrize("stream", [False, True])
+def test_pool_requests_equal_what_httpx_builds(
+    pool_type: type[httpx.Client] | type[httpx.AsyncClient], stream: bool
+) -> None:
+    # A pool we made (not the user's client) gets its requests built directly; they must be
+    # what `build_request` makes, header for header, and so must those of a per-call view.
+    pool = pool_type()
+    glm = GLMClient(base_url=BASE_URL, api_key=API_KEY, default_headers={"X-App": "a"})
+    view = glm.with_options(timeout=5, default_headers={"X-App": "b", "X-Run": "1"})
+    for client, extra, timeout in (
+        (glm, {"X-App": "a"}, 600),
+        (view, {"X-App": "b", "X-Run": "1"}, 5),
+    ):
+        for _ in range(2):  # the second request reuses the merged headers
+            fast = client.build_request(pool, "POST", "chat/completions", PAYLOAD, stream=stream)
+            headers = {
+                "Accept": "text/event-stream" if stream else "application/json",
+                "User-Agent": f"langchain-glm/{__version__}",
+                **extra,
+                "Content-Type": "application/json",
+            }
+            built = pool.build_request(
+                "POST",
+                BASE_URL + "chat/completions",
+                headers=headers,
+                content=json.dumps(PAYLOAD, ensure_ascii=False, separators=(",", ":")).encode(),
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 10)),
+            )
+            assert (fast.method, fast.url, fast.content) == (built.method, built.url, built.content)
+            assert fast.headers.raw == built.headers.raw
+            assert fast.extensions == built.extensions
+
+
+def test_a_pool_holding_cookies_sends_them() -> None:
+    pool = httpx.Client()
+    pool.cookies.set("acw_tc", "gateway-session", domain="glm.test")
+    glm = GLMClient(base_url=BASE_URL, api_key=API_KEY)
+    request = glm.build_request(pool, "POST", "chat/completions", PAYLOAD)
+    assert request.headers["Cookie"] == "acw_tc=gateway-session"
