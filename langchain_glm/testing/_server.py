@@ -229,8 +229,8 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
         return body.response()
 
     def _body(self, request: httpx.Request, data: bytes) -> _Body:
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        recorded = RecordedRequest.of(request.method, request.url.raw_path.decode(), headers, data)
+        target, headers = request.url.raw_path.decode(), dict(request.headers)  # lower-case names
+        recorded = RecordedRequest.of(request.method, target, headers, data)
         return _Body(self.plan(recorded), request)
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.client import responses
 from typing import Any, TypeVar
@@ -377,8 +377,8 @@ def _error_plan(e: ErrorReply) -> Plan:
     extra = f"<p>{e.message}</p>\r\n" if e.message else ""
     page = _HTML.format(f"{e.status} {responses.get(e.status, '')}", extra).encode()
     body = page if e.html else error_body(e.code, e.message)
-    plan = Plan.of(e.status, body, "text/html" if e.html else "application/json")
-    plan = replace(plan, delay=e.delay_before_headers)
+    ctype = "text/html" if e.html else "application/json"
+    plan = Plan.of(e.status, body, ctype, e.delay_before_headers)
     if e.retry_after is not None:
         seconds = float(e.retry_after)
         plan.headers["Retry-After"] = str(int(seconds)) if seconds.is_integer() else repr(seconds)
@@ -399,8 +399,7 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
     turn, error, complete = _Turn(body, seq, answer), answer.stream_error, answer.cut_after is None
     error = error if error is None or "error" in error else {"error": error}
     if not turn.stream:
-        data = dumps(turn.body(), sort_keys=True) if error is None else b""
-        data = data or dumps(error)
+        data = dumps(turn.body(), sort_keys=True) if error is None else dumps(error)
         data = data if answer.malformed_after is None else data[: len(data) // 2]
         sent = data if complete else data[: len(data) // 2]
         return Plan(200, {"Content-Type": JSON}, (sent,), len(data), delay, complete=complete)
