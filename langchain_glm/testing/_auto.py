@@ -34,11 +34,11 @@ def auto_reply(request: RecordedRequest) -> Reply:
     tools = [t["function"] for t in body.get("tools") or [] if t.get("type") == "function"]
     if tools:
         tool = next((t for t in tools if t["name"] in said), tools[0])
-        call = {"name": tool["name"], "arguments": Synth(said).value(tool.get("parameters") or {})}
+        call = {"name": tool["name"], "arguments": fill(tool.get("parameters") or {}, said)}
         return Reply(reasoning=reasoning, tool_calls=[call], usage=usage)
     if (body.get("response_format") or {}).get("type") == "json_object":
         schema = _schema_in(messages)
-        value = Synth(said).value(schema) if schema else None
+        value = fill(schema, said) if schema else None
         obj = value if isinstance(value, dict) else {"answer": said}
         return Reply(text=json.dumps(obj, ensure_ascii=False), reasoning=reasoning, usage=usage)
     text = f"Hi there! Here is my answer to you: {said}"
@@ -66,46 +66,37 @@ def _schema_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
     return found
 
 
-class Synth:
-    """Builds a value for a JSON schema from the words of a user message."""
+def fill(schema: dict[str, Any], said: str) -> Any:
+    """A value for a JSON schema (``$ref`` resolved against it) from the user's words."""
+    strings = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(said)]
+    numbers = [float(n) for n in _NUMBER.findall(said)]
 
-    def __init__(self, said: str) -> None:
-        self._said = said or "ok"
-        self._strings = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(said)]
-        self._numbers = [float(n) for n in _NUMBER.findall(said)]
-        self._root: dict[str, Any] = {}
-
-    def value(self, schema: dict[str, Any]) -> Any:
-        """A value for a whole JSON schema (its ``$defs`` are resolved against it)."""
-        self._root = schema
-        return self._make(schema)
-
-    def _make(self, schema: dict[str, Any]) -> Any:
-        schema = self._resolve(schema)
-        options = schema.get("anyOf") or schema.get("oneOf") or schema.get("allOf")
-        if options:
-            typed = [o for o in options if self._resolve(o).get("type") != "null"]
-            return self._make(typed[0] if typed else options[0])
-        if "enum" in schema:
-            return schema["enum"][0]
-        kind = schema.get("type", "object" if "properties" in schema else "string")
-        kind = next((k for k in kind if k != "null"), "null") if isinstance(kind, list) else kind
-        if kind == "object":
-            properties = schema.get("properties") or {}
-            return {key: self._make(sub) for key, sub in properties.items()}
-        if kind == "array":
-            return [self._make(schema["items"])] if "items" in schema else []
-        if kind in ("integer", "number"):
-            number = self._numbers.pop(0) if len(self._numbers) > 1 else (self._numbers or [1])[0]
-            return int(number) if kind == "integer" else number
-        text = self._strings[0] if self._strings else self._said
-        return {"boolean": True, "null": None}.get(kind, text)
-
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        ref = schema.get("$ref")
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref")
         if not isinstance(ref, str) or not ref.startswith("#/"):
-            return schema
-        target: Any = self._root
+            return node
+        target: Any = schema
         for part in ref[2:].split("/"):
             target = target.get(part, {})
         return target if isinstance(target, dict) else {}
+
+    def make(node: dict[str, Any]) -> Any:
+        node = resolve(node)
+        options = node.get("anyOf") or node.get("oneOf") or node.get("allOf")
+        if options:
+            typed = [o for o in options if resolve(o).get("type") != "null"]
+            return make(typed[0] if typed else options[0])
+        if "enum" in node:
+            return node["enum"][0]
+        kind = node.get("type", "object" if "properties" in node else "string")
+        kind = next((k for k in kind if k != "null"), "null") if isinstance(kind, list) else kind
+        if kind == "object":
+            return {key: make(sub) for key, sub in (node.get("properties") or {}).items()}
+        if kind == "array":
+            return [make(node["items"])] if "items" in node else []
+        if kind in ("integer", "number"):
+            number = numbers.pop(0) if len(numbers) > 1 else (numbers or [1])[0]
+            return int(number) if kind == "integer" else number
+        return {"boolean": True, "null": None}.get(kind, strings[0] if strings else said or "ok")
+
+    return make(schema)

@@ -15,13 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from http.client import responses
 from typing import Any
 
 import h11
 import httpx
 
 from langchain_glm.testing._auto import auto_reply
-from langchain_glm.testing._service import GLMService, Plan, RecordedRequest, phrase
+from langchain_glm.testing._service import GLMService, Plan, RecordedRequest
 
 LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 """Hosts the server may bind to, and the address each one binds."""
@@ -41,8 +42,9 @@ class GLMServer(GLMService):
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"GLMServer binds to loopback only, not {host!r}")
         super().__init__(**options)
-        self._address = (LOOPBACK_HOSTS[host], port)
-        self._port = self._connections = 0
+        self._address, self._connections = (LOOPBACK_HOSTS[host], port), 0
+        self.port = 0
+        """The bound TCP port (0 before the server starts)."""
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Future[None] | None = None
 
@@ -50,17 +52,12 @@ class GLMServer(GLMService):
         return f"GLMServer(url={self.url!r})" if self._thread else "GLMServer(stopped)"
 
     @property
-    def port(self) -> int:
-        """The bound TCP port (0 before the server starts)."""
-        return self._port
-
-    @property
     def url(self) -> str:
         """Root URL, e.g. ``http://127.0.0.1:53011``; `RuntimeError` when not running."""
         if not self._thread:
             raise RuntimeError("GLMServer is not running; use `with GLMServer() as server:`")
         host = f"[{self._address[0]}]" if ":" in self._address[0] else self._address[0]
-        return f"http://{host}:{self._port}"
+        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -73,7 +70,7 @@ class GLMServer(GLMService):
             raise RuntimeError("GLMServer is already running")
         family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET
         sock = socket.create_server(self._address, family=family, backlog=4096)
-        self._port = sock.getsockname()[1]
+        self.port = sock.getsockname()[1]
         self._stop = asyncio.new_event_loop().create_future()
         self._thread = threading.Thread(target=self._run, args=(sock, self._stop), daemon=True)
         self._thread.start()
@@ -154,7 +151,8 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
     if plan.disconnect:
         return False
     headers = [*plan.header_list(), ("Connection", "keep-alive")]  # h11 says close if needed
-    head = h11.Response(status_code=plan.status, headers=headers, reason=phrase(plan.status))
+    reason = responses.get(plan.status, "")  # none for unregistered codes such as 529
+    head = h11.Response(status_code=plan.status, headers=headers, reason=reason)
     writer.write(conn.send(head) or b"")
     chunked = plan.length is None and conn.their_http_version == b"1.1"
     for gap, piece in plan.paced():
@@ -231,8 +229,8 @@ class GLMTransport(GLMService, httpx.BaseTransport, httpx.AsyncBaseTransport):
         return body.response()
 
     def _body(self, request: httpx.Request, data: bytes) -> _Body:
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        recorded = RecordedRequest.of(request.method, request.url.raw_path.decode(), headers, data)
+        target, headers = request.url.raw_path.decode(), dict(request.headers)  # lower-case names
+        recorded = RecordedRequest.of(request.method, target, headers, data)
         return _Body(self.plan(recorded), request)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import re
@@ -18,9 +19,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http import HTTPStatus
+from http.client import responses
 from typing import Any, TypeVar
 
 from langchain_glm._models import MODELS, ModelSpec, spec_for
@@ -242,11 +243,6 @@ def tokens(chars: int) -> int:
     return max(1, math.ceil(chars / 4))
 
 
-def phrase(status: int) -> str:
-    """The reason phrase of an HTTP status (empty for unregistered ones, like 529)."""
-    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-
-
 def error_body(code: str, message: str | None) -> dict[str, Any]:
     """GLM's error object, with the real message for well-known codes when none is given."""
     code = str(code)  # an int slipped in by a test still goes out as GLM's string code
@@ -379,10 +375,10 @@ def _event(obj: Any) -> bytes:
 
 def _error_plan(e: ErrorReply) -> Plan:
     extra = f"<p>{e.message}</p>\r\n" if e.message else ""
-    page = _HTML.format(f"{e.status} {phrase(e.status)}", extra).encode()
+    page = _HTML.format(f"{e.status} {responses.get(e.status, '')}", extra).encode()
     body = page if e.html else error_body(e.code, e.message)
-    plan = Plan.of(e.status, body, "text/html" if e.html else "application/json")
-    plan = replace(plan, delay=e.delay_before_headers)
+    ctype = "text/html" if e.html else "application/json"
+    plan = Plan.of(e.status, body, ctype, e.delay_before_headers)
     if e.retry_after is not None:
         seconds = float(e.retry_after)
         plan.headers["Retry-After"] = str(int(seconds)) if seconds.is_integer() else repr(seconds)
@@ -403,8 +399,7 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
     turn, error, complete = _Turn(body, seq, answer), answer.stream_error, answer.cut_after is None
     error = error if error is None or "error" in error else {"error": error}
     if not turn.stream:
-        data = dumps(turn.body(), sort_keys=True) if error is None else b""
-        data = data or dumps(error)
+        data = dumps(turn.body(), sort_keys=True) if error is None else dumps(error)
         data = data if answer.malformed_after is None else data[: len(data) // 2]
         sent = data if complete else data[: len(data) // 2]
         return Plan(200, {"Content-Type": JSON}, (sent,), len(data), delay, complete=complete)
@@ -579,7 +574,7 @@ class GLMService:
         self._script: Script | None = None
         self._requests: list[RecordedRequest] = []
         self._script_errors: list[Exception] = []
-        self._seq = 0
+        self._ids = itertools.count()  # seeds response and tool-call ids
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -643,22 +638,20 @@ class GLMService:
         with self._lock:
             for store in (self._queue, self._faults, self._requests, self._script_errors):
                 store.clear()
-            self._script, self._seq = None, 0
+            self._script, self._ids = None, itertools.count()
 
-    def _take_seq(self, request: RecordedRequest | None = None) -> tuple[int, ErrorReply | None]:
+    def _record(self, request: RecordedRequest) -> tuple[int, ErrorReply | None]:
         with self._lock:
-            self._seq += 1
-            if request is None:
-                return self._seq - 1, None
             self._requests.append(request)
-            hit = next((f for f in self._faults if f[0] in request.path), None)
-            if hit is not None:
-                self._faults.remove(hit)
-            return self._seq - 1, hit and hit[1]
+            for index, (fragment, error) in enumerate(self._faults):
+                if fragment in request.path:
+                    del self._faults[index]
+                    return next(self._ids), error
+            return next(self._ids), None
 
     def plan(self, request: RecordedRequest) -> Plan:
         """Record one request and decide its whole response: route, auth, validation, reply."""
-        seq, fault = self._take_seq(request)
+        seq, fault = self._record(request)
         base = next((b for b in BASE_PATHS if request.path.startswith(b + "/")), "")
         route = request.path[len(base) :] if base else ""
         batch = route.startswith(("/files", "/batches"))
@@ -683,7 +676,7 @@ class GLMService:
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Answer a non-stream chat body as scripted (one Batch API line)."""
-        (seq, _), body = self._take_seq(), {**body, "stream": False}
+        seq, body = next(self._ids), {**body, "stream": False}
         request = RecordedRequest("POST", "/chat/completions", {}, body, dumps(body))
         answer = self._check(body) or self._next(request)
         if isinstance(answer, ErrorReply):
