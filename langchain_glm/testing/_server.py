@@ -42,7 +42,8 @@ class GLMServer(GLMService):
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"GLMServer binds to loopback only, not {host!r}")
         super().__init__(**options)
-        self._address, self._connections = (LOOPBACK_HOSTS[host], port), 0
+        self._address = (LOOPBACK_HOSTS[host], port)
+        self._connections = 0
         self.port = 0
         """The bound TCP port (0 before the server starts)."""
         self._thread: threading.Thread | None = None
