@@ -24,25 +24,19 @@ import httpx
 from langchain_glm.testing._auto import auto_reply
 from langchain_glm.testing._service import GLMService, Plan, RecordedRequest
 
-LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
-"""Hosts the server may bind to, and the address each one binds."""
-
 
 class GLMServer(GLMService):
     """`GLMService` (all the scripting) served over HTTP on 127.0.0.1 (see the package docs)."""
 
-    def __init__(self, *, port: int = 0, host: str = "127.0.0.1", **options: Any) -> None:
+    def __init__(self, *, port: int = 0, **options: Any) -> None:
         """Configure the server; nothing listens until `start` or ``with``.
 
         Args:
-            port: TCP port; 0 picks a free one.
-            host: ``127.0.0.1``, ``localhost`` or ``::1`` (anything else: `ValueError`).
+            port: TCP port on 127.0.0.1 (the only address it binds); 0 picks a free one.
             **options: `GLMService` options: ``api_key``, ``models``, ``validate``.
         """
-        if host not in LOOPBACK_HOSTS:
-            raise ValueError(f"GLMServer binds to loopback only, not {host!r}")
         super().__init__(**options)
-        self._address = (LOOPBACK_HOSTS[host], port)
+        self._address = ("127.0.0.1", port)
         self._connections = 0
         self.port = 0
         """The bound TCP port (0 before the server starts)."""
@@ -57,8 +51,7 @@ class GLMServer(GLMService):
         """Root URL, e.g. ``http://127.0.0.1:53011``; `RuntimeError` when not running."""
         if not self._thread:
             raise RuntimeError("GLMServer is not running; use `with GLMServer() as server:`")
-        host = f"[{self._address[0]}]" if ":" in self._address[0] else self._address[0]
-        return f"http://{host}:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -69,8 +62,7 @@ class GLMServer(GLMService):
         """Listen (`OSError` if the port is taken) and serve in a thread; returns the server."""
         if self._thread is not None:
             raise RuntimeError("GLMServer is already running")
-        family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET
-        sock = socket.create_server(self._address, family=family, backlog=4096)
+        sock = socket.create_server(self._address, backlog=4096)
         self.port = sock.getsockname()[1]
         self._stop = asyncio.new_event_loop().create_future()
         self._thread = threading.Thread(target=self._run, args=(sock, self._stop), daemon=True)
@@ -239,14 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m langchain_glm.testing``: serve on loopback until Ctrl-C."""
     parser = argparse.ArgumentParser("python -m langchain_glm.testing", description=__doc__)
     parser.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one")
-    parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1, localhost or ::1")
     parser.add_argument("--auto", action="store_true", help="answer like a cooperative model")
     args = parser.parse_args(argv)
     try:
-        server = GLMServer(port=args.port, host=args.host).start()
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        server = GLMServer(port=args.port).start()
+    except OSError as exc:
+        reason = exc.strerror or exc
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {reason}", file=sys.stderr)
         return 2
     server.script(auto_reply if args.auto else None)
     print(f"GLM test server listening on {server.base_url}", flush=True)
