@@ -41,13 +41,12 @@ if TYPE_CHECKING:
         ErrorReply,
         GLMService,
         Plan,
-        RawReply,
         RecordedRequest,
         Reply,
         Script,
     )
 
-__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "Plan", "RawReply", "RecordedRequest"]
+__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "Plan", "RecordedRequest"]
 __all__ += ["GLMServer", "GLMTransport", "Reply", "Script", "advance_batches", "auto_reply"]
 __all__ += ["expire_batches"]
 

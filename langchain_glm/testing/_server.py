@@ -143,11 +143,11 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
         await asyncio.sleep(plan.delay)
     if plan.disconnect:
         return False
-    headers = [*plan.header_list(), ("Connection", "keep-alive")]  # h11 says close if needed
+    headers = [*plan.headers.items(), ("Connection", "keep-alive")]  # h11 says close if needed
     reason = responses.get(plan.status, "")  # none for unregistered codes such as 529
     head = h11.Response(status_code=plan.status, headers=headers, reason=reason)
     writer.write(conn.send(head) or b"")
-    chunked = plan.length is None and conn.their_http_version == b"1.1"
+    chunked = "Content-Length" not in plan.headers and conn.their_http_version == b"1.1"
     for gap, piece in plan.paced():
         if gap > 0:
             await writer.drain()
@@ -176,8 +176,8 @@ class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
         if self.plan.disconnect:
             message = "Server disconnected without sending a response."
             raise httpx.RemoteProtocolError(message, request=self.request)
-        headers, request = self.plan.header_list(), self.request
-        return httpx.Response(self.plan.status, headers=headers, stream=self, request=request)
+        plan, request = self.plan, self.request
+        return httpx.Response(plan.status, headers=plan.headers, stream=self, request=request)
 
     def __iter__(self) -> Iterator[bytes]:
         for gap, piece in self.plan.paced():

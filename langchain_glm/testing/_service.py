@@ -105,23 +105,6 @@ class ErrorReply:
 
 
 @dataclass(frozen=True)
-class RawReply:
-    """A body served byte for byte whatever the request asked (replay a real capture).
-
-    Attributes:
-        body: The exact response body.
-        status: HTTP status.
-        content_type: ``None``: GLM's SSE type for a body starting ``data:``, else JSON.
-        delay_before_headers: Seconds before the status line.
-    """
-
-    body: bytes
-    status: int = 200
-    content_type: str | None = None
-    delay_before_headers: float = 0.0
-
-
-@dataclass(frozen=True)
 class RecordedRequest:
     """One HTTP request as the service received it.
 
@@ -156,9 +139,6 @@ class RecordedRequest:
         return cls(method, path, headers, parsed, body, cid, query)
 
 
-Script = Callable[[RecordedRequest], "Reply | ErrorReply | RawReply"]
-"""A function deciding the reply from the recorded request."""
-Answer = Reply | ErrorReply | RawReply
 JSON, SSE = "application/json; charset=UTF-8", "text/event-stream;charset=UTF-8"
 
 
@@ -166,11 +146,12 @@ JSON, SSE = "application/json; charset=UTF-8", "text/event-stream;charset=UTF-8"
 class Plan:
     """What to send for one request; carriers execute it and decide nothing.
 
+    Queue or script one to send exact bytes, e.g. a capture of the real service (`reply_raw`).
+
     Attributes:
         status: HTTP status.
-        headers: Response headers (``Content-Length`` comes from ``length``).
+        headers: Response headers; without ``Content-Length`` the body goes chunked.
         chunks: Body pieces in order (one SSE event each for streams).
-        length: ``Content-Length``; ``None`` sends the body chunked.
         delay: Seconds before the status line.
         gap: Seconds between body pieces (the first goes at once).
         complete: ``False``: drop the connection after the pieces (a cut body).
@@ -180,27 +161,32 @@ class Plan:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     chunks: tuple[bytes, ...] = ()
-    length: int | None = None
     delay: float = 0.0
     gap: float = 0.0
     complete: bool = True
     disconnect: bool = False
 
     @classmethod
-    def of(cls, status: int, body: Any, ctype: str = JSON, delay: float = 0.0) -> Plan:
-        """A plan sending one fixed-length body (bytes as they are, anything else as JSON)."""
+    def of(cls, status: int, body: Any, ctype: str | None = None, delay: float = 0.0) -> Plan:
+        """A plan sending one fixed-length body (bytes as they are, anything else as JSON).
+
+        ``ctype=None`` is GLM's SSE type for a body starting ``data:``, else JSON.
+        """
         data = body if isinstance(body, bytes) else dumps(body)
-        return cls(status, {"Content-Type": ctype}, (data,), len(data), delay)
+        ctype = ctype or (SSE if data.lstrip()[:5] == b"data:" else JSON)
+        return cls(
+            status, {"Content-Type": ctype, "Content-Length": str(len(data))}, (data,), delay
+        )
 
     def paced(self) -> Iterator[tuple[float, bytes]]:
         """Yield ``(seconds to wait first, piece)`` for each body piece."""
         for index, piece in enumerate(self.chunks):
             yield (self.gap if index else 0.0), piece
 
-    def header_list(self) -> list[tuple[str, str]]:
-        """The headers to send, with ``Content-Length`` for a fixed-length body."""
-        extra = [] if self.length is None else [("Content-Length", str(self.length))]
-        return [*self.headers.items(), *extra]
+
+Script = Callable[[RecordedRequest], "Reply | ErrorReply | Plan"]
+"""A function deciding the reply from the recorded request (a `Plan` is sent as it is)."""
+Answer = Reply | ErrorReply | Plan
 
 
 _LIMITS = "please reduce {} or contact customer service to increase limits"
@@ -388,12 +374,11 @@ def _error_plan(e: ErrorReply) -> Plan:
 
 def render(answer: Answer, body: Any, seq: int) -> Plan:
     """The `Plan` of an answer to a chat request (``body``: its JSON; ``seq`` seeds ids)."""
-    delay = answer.delay_before_headers
     if isinstance(answer, ErrorReply):
         return _error_plan(answer)
-    if isinstance(answer, RawReply):
-        ctype = answer.content_type or (SSE if answer.body.lstrip()[:5] == b"data:" else JSON)
-        return Plan.of(answer.status, answer.body, ctype, delay)
+    if isinstance(answer, Plan):
+        return answer
+    delay = answer.delay_before_headers
     if answer.disconnect:
         return Plan(delay=delay, disconnect=True)
     turn, error, complete = _Turn(body, seq, answer), answer.stream_error, answer.cut_after is None
@@ -402,7 +387,8 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
         data = dumps(turn.body(), sort_keys=True) if error is None else dumps(error)
         data = data if answer.malformed_after is None else data[: len(data) // 2]
         sent = data if complete else data[: len(data) // 2]
-        return Plan(200, {"Content-Type": JSON}, (sent,), len(data), delay, complete=complete)
+        headers = {"Content-Type": JSON, "Content-Length": str(len(data))}
+        return Plan(200, headers, (sent,), delay, complete=complete)
     events = [_event(frame) for frame in turn.frames()] + [b"data: [DONE]\n\n"]
     if answer.malformed_after is not None:  # two frames run together mid-object
         start = b'{"id":"%s","choices":[{"index":0,"delta":{"content":"' % turn.response_id.encode()
@@ -412,14 +398,14 @@ def render(answer: Answer, body: Any, seq: int) -> Plan:
         events = [*events[: min(answer.stream_error_after, len(events) - 1)], _event(error)]
     events = events if complete else events[: answer.cut_after]
     headers = {"Content-Type": SSE, "Cache-Control": "no-cache"}
-    return Plan(200, headers, tuple(events), None, delay, answer.trickle, complete)
+    return Plan(200, headers, tuple(events), delay, answer.trickle, complete)
 
 
 DEFAULT_MODELS = tuple(MODELS)
 """Models a service knows unless given ``models=``: all of ``langchain_glm._models.MODELS``."""
 BASE_PATHS = ("/api/paas/v4", "/api/coding/paas/v4", "/v1")
 """Base paths served: standard, coding plan, and OpenAI-style."""
-_A = TypeVar("_A", Reply, ErrorReply, RawReply)
+_A = TypeVar("_A", Reply, ErrorReply, Plan)
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ILLEGAL = "The messages parameter is illegal. Please check the documentation."
 _ALWAYS_THINKS = (
@@ -610,10 +596,18 @@ class GLMService:
         """Queue ``ErrorReply(status, code, message, **fields)`` ``times`` times, and return it."""
         return self._add(ErrorReply(status, code, message, **fields), times)
 
-    def reply_raw(self, body: bytes | str, *, times: int = 1, **fields: Any) -> RawReply:
-        """Queue ``RawReply(body, **fields)`` (``str`` is UTF-8 encoded), and return it."""
+    def reply_raw(
+        self,
+        body: bytes | str,
+        status: int = 200,
+        content_type: str | None = None,
+        *,
+        times: int = 1,
+        delay_before_headers: float = 0.0,
+    ) -> Plan:
+        """Queue ``body`` (``str``: UTF-8) served byte for byte, e.g. a real capture; returns it."""
         raw = body.encode() if isinstance(body, str) else body
-        return self._add(RawReply(raw, **fields), times)
+        return self._add(Plan.of(status, raw, content_type, delay_before_headers), times)
 
     def _add(self, answer: _A, times: int) -> _A:
         self.enqueue(*[answer] * times)
@@ -678,10 +672,7 @@ class GLMService:
         """Answer a non-stream chat body as scripted (one Batch API line)."""
         seq, body = next(self._ids), {**body, "stream": False}
         request = RecordedRequest("POST", "/chat/completions", {}, body, dumps(body))
-        answer = self._check(body) or self._next(request)
-        if isinstance(answer, ErrorReply):
-            return answer.status, error_body(answer.code, answer.message)
-        plan = render(answer, body, seq)
+        plan = render(self._check(body) or self._next(request), body, seq)
         try:
             return plan.status, json.loads(b"".join(plan.chunks))
         except ValueError:
@@ -695,12 +686,12 @@ class GLMService:
     def _next(self, request: RecordedRequest) -> Answer:
         with self._lock:
             item = self._queue.popleft() if self._queue else self._script
-        if isinstance(item, (Reply, ErrorReply, RawReply)):
+        if isinstance(item, (Reply, ErrorReply, Plan)):
             return item
         try:
             answer = default_reply(request) if item is None else item(request)
-            if not isinstance(answer, (Reply, ErrorReply, RawReply)):
-                raise TypeError(f"script returned {answer!r}, not a Reply or ErrorReply")
+            if not isinstance(answer, (Reply, ErrorReply, Plan)):
+                raise TypeError(f"script returned {answer!r}, not a Reply, ErrorReply or Plan")
         except Exception as exc:
             self._script_errors.append(exc)
             return ErrorReply(500, "500", f"script raised {type(exc).__name__}: {exc}")

@@ -39,7 +39,8 @@ def test_plan_is_callable_directly() -> None:
     service = GLMService()
     service.reply("abc", trickle=0.5, cut_after=2, chunk_size=1)
     plan = service.plan(request(chat(stream=True, thinking={"type": "disabled"})))
-    assert (plan.status, plan.length, plan.gap, plan.complete) == (200, None, 0.5, False)
+    assert (plan.status, plan.gap, plan.complete) == (200, 0.5, False)
+    assert "Content-Length" not in plan.headers  # a stream goes chunked
     assert len(plan.chunks) == 2
     assert [gap for gap, _ in plan.paced()] == [0.0, 0.5]
     assert service.plan(request(chat(), path="/api/paas/v4/nope")).status == 404

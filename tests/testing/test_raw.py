@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_glm.testing import GLMServer, RawReply
+from langchain_glm.testing import GLMServer, Plan
 from tests.testing.helpers import AUTH, chat, client
 
 FRAMES = b'data: {"id":"1","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n'
@@ -30,8 +30,8 @@ def test_raw_sse_and_json_are_served_verbatim(glm_server: GLMServer) -> None:
     assert len(glm_server.requests) == 3
 
 
-def test_scripts_may_return_raw_replies(glm_server: GLMServer) -> None:
-    glm_server.script(lambda request: RawReply(body=request.body))
+def test_scripts_may_return_plans(glm_server: GLMServer) -> None:
+    glm_server.script(lambda request: Plan.of(200, request.body))
     with client() as http:
         echoed = http.post(
             glm_server.base_url + "/chat/completions", json=chat("echo me"), headers=AUTH
