@@ -18,13 +18,12 @@ assert glm.last_request.json["messages"][-1] == {"role": "user", "content": "hi"
 assert "You said: again" in llm.invoke("again").content  # nothing queued: the default reply
 ```
 
-- ``reply(text, **fields)``: a `Reply` (reasoning, tool calls, usage, faults); ``times=N`` repeats.
-- ``reply_error(429, "1302")``, ``reply_raw(capture)``, ``fail(path_part, 503, "1234")``.
-- ``script(auto_reply)``: calls bound tools, answers tool results, does JSON mode.
-- ``requests`` / ``last_request``: what your code sent (`RecordedRequest`).
-- `advance_batches` / `expire_batches`: drive Batch API jobs in ``batch_state``.
-- ``python -m langchain_glm.testing --auto --port 8000``: standalone, for notebooks and demos.
-- Everything else: the README section "Testing your app offline".
+Script with ``reply(text, **fields)`` (a `Reply`; ``times=N`` repeats), ``reply_error(429,
+"1302")``, ``reply_raw(capture)``, ``fail(path_part, 503, "1234")`` or ``script(auto_reply)``; read
+``requests`` / ``last_request`` (`RecordedRequest`); drive Batch API jobs with `advance_batches` /
+`expire_batches`. Standalone: ``python -m langchain_glm.testing --auto --port 8000``. Migration:
+``RawReply(...)`` became ``Plan.of(status, body)``; ``GLMServer(host=...)`` is gone (127.0.0.1
+only). More: the README section "Testing your app offline".
 """
 
 from __future__ import annotations
