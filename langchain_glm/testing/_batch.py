@@ -1,11 +1,12 @@
 """GLM's Batch API (https://docs.bigmodel.cn/cn/guide/tools/batch) as pure code; no I/O here.
 
-``state`` (``GLMService.batch_state``) holds ``files`` (id → ``{"id", "content"}``), ``batches``
-(id → the batch object as sent), ``work`` (id → the lines left to answer and the result rows),
-``seq`` (the last id number) and ``answer`` (the scripting, set by `handle`). A batch walks
-validating → in_progress → finalizing → completed (or failed, cancelled, expired): one step per
-``GET /batches/{id}`` unless ``state["auto_advance"]`` is False; ``state["lines_per_step"]``
-(default all) bounds the lines answered per step.
+A batch walks validating → in_progress → finalizing → completed (or failed, cancelled, expired),
+one step per ``GET /batches/{id}``. ``state`` (``GLMService.batch_state``) holds the settings
+``auto_advance`` (default True; False: only `advance_batches`, `expire_batches` move) and
+``lines_per_step`` (default all: the lines answered per step), and the store: ``files`` (id →
+``{"id", "content"}``), ``batches`` (id → the batch object as sent), ``work`` (id →
+``keep_input``, the ``lines`` left, the ``ok`` and ``failed`` rows), ``seq`` (the last id
+number) and ``answer`` (the scripting, set by `handle`).
 """
 
 from __future__ import annotations
@@ -42,29 +43,26 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
     return {str(name): bytes(part.get_payload(decode=True)) for name, part in named}
 
 
-def _line_error(line: Any, earlier: dict[str, Any]) -> str | None:
-    if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
-        return "needs custom_id, method, url and a JSON body"
-    if (line.get("method"), line.get("url")) != ("POST", ENDPOINT):
-        return f"method must be POST and url {ENDPOINT}"
-    if not isinstance(line.get("custom_id"), str) or line["custom_id"] in earlier:
-        return f"duplicate or missing custom_id {line.get('custom_id')!r}"
-    first = next(iter(earlier.values()), line)
-    one_model = line["body"].get("model") == first["body"].get("model")
-    return None if one_model else "a batch file must use one model"
-
-
 def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
-    """The lines of a batch input file, or none and the reason GLM rejects it."""
+    """The lines of a batch input file, or none and the first reason GLM rejects it."""
     lines: dict[str, Any] = {}  # by custom_id, in file order
     for number, raw in enumerate(content.splitlines(), start=1):
         try:
             line = json.loads(raw)
         except ValueError:
             return [], f"line {number}: not valid JSON"
-        if reason := _line_error(line, lines):
-            return [], f"line {number}: {reason}"
-        lines[line["custom_id"]] = line
+        if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
+            reason = "needs custom_id, method, url and a JSON body"
+        elif (line.get("method"), line.get("url")) != ("POST", ENDPOINT):
+            reason = f"method must be POST and url {ENDPOINT}"
+        elif not isinstance(line.get("custom_id"), str) or line["custom_id"] in lines:
+            reason = f"duplicate or missing custom_id {line.get('custom_id')!r}"
+        elif line["body"].get("model") != next(iter(lines.values()), line)["body"].get("model"):
+            reason = "a batch file must use one model"
+        else:
+            lines[line["custom_id"]] = line
+            continue
+        return [], f"line {number}: {reason}"
     if not 0 < len(lines) <= MAX_LINES:
         return [], f"a batch file holds 1 to {MAX_LINES} requests, not {len(lines)}"
     return list(lines.values()), None
