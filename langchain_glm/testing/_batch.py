@@ -1,196 +1,201 @@
 """GLM's Batch API (https://docs.bigmodel.cn/cn/guide/tools/batch) as pure code; no I/O here.
 
-``state`` (``GLMService.batch_state``) holds files and batches. A batch walks validating →
-in_progress → finalizing → completed (or failed, cancelled, expired): one step per
-``GET /batches/{id}`` unless ``state["auto_advance"]`` is False; ``state["lines_per_step"]``
-(default all) bounds the lines answered per step.
+A batch walks validating → in_progress → finalizing → completed (or failed, cancelled, expired),
+one step per ``GET /batches/{id}``. ``state`` (``GLMService.batch_state``) holds the settings
+``auto_advance`` (default True; False: only `advance_batches`, `expire_batches` move) and
+``lines_per_step`` (default all: the lines answered per step), and the store: ``files`` (id →
+``{"id", "content"}``), ``batches`` (id → the batch object as sent), ``work`` (id →
+``keep_input``, the ``lines`` left, the ``ok`` and ``failed`` rows), ``seq`` (the last id
+number) and ``answer`` (the scripting, set by `handle`).
 """
 
 from __future__ import annotations
 
+import email.policy
 import json
 import re
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
 from langchain_glm.testing._service import Plan, RecordedRequest, dumps, error_body
 
-ENDPOINT, MAX_LINES = "/v4/chat/completions", 50_000
+ENDPOINT = "/v4/chat/completions"
+MAX_LINES = 50_000
 _ROUTE = re.compile(r"/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?$")
-_STEP = {"validating": "in_progress", "in_progress": "finalizing"}
 _END = {"finalizing": "completed", "cancelling": "cancelled"}
-_ONE = {"files": "file", "batches": "batch"}  # routes with an id name a method in the singular
 
 
 def _now() -> int:
     return int(time.time() * 1000)  # GLM's batch timestamps are milliseconds
 
 
+def _move(batch: dict[str, Any], status: str) -> None:
+    batch.update(status=status, **{f"{status}_at": _now()})
+
+
 def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
     """Split a ``multipart/form-data`` body into ``{field name: raw value}`` (stdlib `email`)."""
     head = f"Content-Type: {content_type}\r\n\r\n".encode()
-    message = BytesParser(EmailMessage, policy=HTTP).parsebytes(head + body)
-    named = ((p.get_param("name", header="content-disposition"), p) for p in message.iter_parts())
+    parts = email.message_from_bytes(head + body, policy=email.policy.HTTP).iter_parts()
+    named = ((p.get_param("name", header="content-disposition"), p) for p in parts)
     return {str(name): bytes(part.get_payload(decode=True)) for name, part in named}
 
 
-def _line_error(line: Any, seen: set[str], model: Any) -> str | None:
-    if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
-        return "needs custom_id, method, url and a JSON body"
-    if (line.get("method"), line.get("url")) != ("POST", ENDPOINT):
-        return f"method must be POST and url {ENDPOINT}"
-    if not isinstance(line.get("custom_id"), str) or line["custom_id"] in seen:
-        return f"duplicate or missing custom_id {line.get('custom_id')!r}"
-    one_model = not seen or line["body"].get("model") == model
-    return None if one_model else "a batch file must use one model"
-
-
 def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
-    lines: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    """The lines of a batch input file, or none and the first reason GLM rejects it."""
+    lines: dict[str, Any] = {}  # by custom_id, in file order
     for number, raw in enumerate(content.splitlines(), start=1):
         try:
             line = json.loads(raw)
         except ValueError:
             return [], f"line {number}: not valid JSON"
-        if reason := _line_error(line, seen, lines[0]["body"].get("model") if lines else None):
-            return [], f"line {number}: {reason}"
-        seen.add(line["custom_id"])
-        lines.append(line)
+        if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
+            reason = "needs custom_id, method, url and a JSON body"
+        elif (line.get("method"), line.get("url")) != ("POST", ENDPOINT):
+            reason = f"method must be POST and url {ENDPOINT}"
+        elif not isinstance(line.get("custom_id"), str) or line["custom_id"] in lines:
+            reason = f"duplicate or missing custom_id {line.get('custom_id')!r}"
+        elif line["body"].get("model") != next(iter(lines.values()), line)["body"].get("model"):
+            reason = "a batch file must use one model"
+        else:
+            lines[line["custom_id"]] = line
+            continue
+        return [], f"line {number}: {reason}"
     if not 0 < len(lines) <= MAX_LINES:
         return [], f"a batch file holds 1 to {MAX_LINES} requests, not {len(lines)}"
-    return lines, None
+    return list(lines.values()), None
 
 
 class _Batches:
+    """The routes (``route_<method>_<path>``) and the status steps, over ``state``."""
+
     def __init__(self, state: dict[str, Any]) -> None:
-        self.state, self.files = state, state.setdefault("files", {})
-        self.batches, self.work = state.setdefault("batches", {}), state.setdefault("work", {})
+        self.state = state
+        self.files: dict[str, Any] = state.setdefault("files", {})
+        self.batches: dict[str, Any] = state.setdefault("batches", {})
+        self.work: dict[str, Any] = state.setdefault("work", {})
 
-    def _new_id(self, prefix: str) -> str:
+    def _add(self, table: dict[str, Any], prefix: str, item: dict[str, Any]) -> str:
         self.state["seq"] = self.state.get("seq", 0) + 1
-        return f"{prefix}{1791490810192076800 + self.state['seq']}"  # the documented id shape
+        new_id = f"{prefix}{1791490810192076800 + self.state['seq']}"  # the documented shape
+        table[new_id] = {"id": new_id} | item
+        return new_id
 
-    def _store(self, content: bytes) -> str:
-        file_id = self._new_id("file_")
-        self.files[file_id] = {"id": file_id, "content": content}
-        return file_id
-
-    def post_files(self, request: RecordedRequest, _: str) -> Any:
+    def route_post_files(self, request: RecordedRequest, _: str) -> Any:
         fields = multipart_fields(request.headers.get("content-type", ""), request.body)
         if fields.get("purpose") != b"batch" or "file" not in fields:
             return 400, error_body("1210", "multipart form needs a `file` and purpose=batch")
-        obj = {"id": self._store(fields["file"]), "object": "file", "bytes": len(fields["file"])}
-        return {**obj, "purpose": "batch", "created_at": _now(), "filename": "batch.jsonl"}
+        file_id = self._add(self.files, "file_", {"content": fields["file"]})
+        obj = {"id": file_id, "object": "file", "bytes": len(fields["file"]), "purpose": "batch"}
+        return obj | {"created_at": _now(), "filename": "batch.jsonl"}
 
-    def get_file_content(self, _: RecordedRequest, file_id: str) -> Any:
+    def route_get_files_id_content(self, _: RecordedRequest, file_id: str) -> Any:
         return Plan.of(200, self.files[file_id]["content"], "application/octet-stream")
 
-    def delete_file(self, _: RecordedRequest, file_id: str) -> Any:
+    def route_delete_files_id(self, _: RecordedRequest, file_id: str) -> Any:
         del self.files[file_id]
         return {"id": file_id, "object": "file", "deleted": True}
 
-    def post_batches(self, request: RecordedRequest, _: str) -> Any:
+    def route_post_batches(self, request: RecordedRequest, _: str) -> Any:
         body = request.json if isinstance(request.json, dict) else {}
         file_id = body.get("input_file_id")
         if file_id not in self.files or body.get("endpoint") != ENDPOINT:
             reason = f"needs an uploaded input_file_id (not {file_id!r}) and endpoint {ENDPOINT}"
             return 400, error_body("1210", reason)
-        batch_id, counts = self._new_id("batch_"), {"total": 0, "completed": 0, "failed": 0}
-        batch = {"id": batch_id, "object": "batch", "endpoint": ENDPOINT, "input_file_id": file_id}
+        batch = {"object": "batch", "endpoint": ENDPOINT, "input_file_id": file_id}
         batch |= {"completion_window": "24h", "errors": None, "status": "validating"}
         batch |= {"output_file_id": None, "error_file_id": None, "created_at": _now()}
-        batch |= {"request_counts": counts, "metadata": body.get("metadata")}
-        self.batches[batch_id] = batch
+        batch |= {"request_counts": {"total": 0, "completed": 0, "failed": 0}}
+        batch_id = self._add(self.batches, "batch_", batch | {"metadata": body.get("metadata")})
         keep = body.get("auto_delete_input_file", True) is False
-        self.work[batch_id] = {"keep_input": keep, "lines": [], "out": []}
+        self.work[batch_id] = {"keep_input": keep, "lines": [], "ok": [], "failed": []}
         return self.batches[batch_id]
 
-    def get_batch(self, _: RecordedRequest, batch_id: str) -> Any:
+    def route_get_batches_id(self, _: RecordedRequest, batch_id: str) -> Any:
         if self.state.get("auto_advance", True):
-            self.advance([batch_id])
+            self.advance(batch_id)
         return self.batches[batch_id]
 
-    def post_batch_cancel(self, _: RecordedRequest, batch_id: str) -> Any:
+    def route_post_batches_id_cancel(self, _: RecordedRequest, batch_id: str) -> Any:
         batch = self.batches[batch_id]
         if batch["status"] in ("validating", "in_progress", "finalizing"):
-            batch.update(status="cancelling", cancelling_at=_now())
+            _move(batch, "cancelling")
         return batch
 
-    def get_batches(self, request: RecordedRequest, _: str) -> Any:
+    def route_get_batches(self, request: RecordedRequest, _: str) -> Any:
         query = {key: values[0] for key, values in parse_qs(request.query).items()}
-        newest = sorted(self.batches.values(), key=lambda b: b["id"], reverse=True)
-        start = next((i + 1 for i, b in enumerate(newest) if b["id"] == query.get("after")), 0)
+        ids = sorted(self.batches, reverse=True)  # newest first
+        start = ids.index(query["after"]) + 1 if query.get("after") in ids else 0
         end = start + int(query.get("limit", "20"))
-        page, ids = newest[start:end], [b["id"] for b in newest[start:end]] or [None]
-        listed = {"object": "list", "data": page, "first_id": ids[0], "last_id": ids[-1]}
-        return listed | {"has_more": end < len(newest)}
+        page = ids[start:end]
+        edges: list[str | None] = list(page) or [None]
+        listed = {"object": "list", "data": [self.batches[i] for i in page]}
+        return listed | {"first_id": edges[0], "last_id": edges[-1], "has_more": end < len(ids)}
 
-    def _step(self, batch: dict[str, Any], work: dict[str, Any]) -> None:
-        if batch["status"] == "validating":
-            work["lines"], reason = _parse(self.files[batch["input_file_id"]]["content"])
-            if not work["keep_input"]:
-                self.files.pop(batch["input_file_id"], None)
-            if reason is not None:
-                error = {"code": "1210", "message": reason, "line": None}
-                errors = {"object": "list", "data": [error]}
-                batch.update(status="failed", failed_at=_now(), errors=errors)
-                return
+    def advance(self, batch_id: str | None, expire: bool = False) -> None:
+        """Move one batch (or all) a status on; ``expire`` ends unfinished ones as expired."""
+        for batch in [self.batches[batch_id]] if batch_id else list(self.batches.values()):
+            work = self.work[batch["id"]]
+            status = batch["status"]
+            if status in _END or (expire and status in ("validating", "in_progress")):
+                self._finish(batch, work, "expired" if expire else _END[status])
+            elif status == "validating":
+                self._validate(batch, work)
+            elif status == "in_progress":
+                self._answer(batch, work)
+
+    def _validate(self, batch: dict[str, Any], work: dict[str, Any]) -> None:
+        work["lines"], reason = _parse(self.files[batch["input_file_id"]]["content"])
+        if not work["keep_input"]:
+            self.files.pop(batch["input_file_id"], None)
+        if reason is None:
             batch["request_counts"]["total"] = len(work["lines"])
+            _move(batch, "in_progress")
         else:
-            step = self.state.get("lines_per_step") or len(work["lines"])
-            todo, work["lines"] = work["lines"][:step], work["lines"][step:]
-            for line in todo:
-                status, body = self.state["answer"](line["body"])
-                row = {"response": {"status_code": status, "body": body}}
-                work["out"].append(
-                    (status, row | {"custom_id": line["custom_id"], "id": batch["id"]})
-                )
-                batch["request_counts"]["completed" if status < 300 else "failed"] += 1
-            if work["lines"]:
-                return
-        status = _STEP[batch["status"]]
-        batch.update(status=status, **{f"{status}_at": _now()})
+            error = {"code": "1210", "message": reason, "line": None}
+            batch["errors"] = {"object": "list", "data": [error]}
+            _move(batch, "failed")
+
+    def _answer(self, batch: dict[str, Any], work: dict[str, Any]) -> None:
+        per_step = self.state.get("lines_per_step") or len(work["lines"])
+        for line in work["lines"][:per_step]:
+            status, body = self.state["answer"](line["body"])
+            response = {"status_code": status, "body": body}
+            row = {"response": response, "custom_id": line["custom_id"], "id": batch["id"]}
+            work["ok" if status < 300 else "failed"].append(row)
+        del work["lines"][:per_step]
+        batch["request_counts"].update(completed=len(work["ok"]), failed=len(work["failed"]))
+        if not work["lines"]:
+            _move(batch, "finalizing")
 
     def _finish(self, batch: dict[str, Any], work: dict[str, Any], end: str) -> None:
-        for key, ok in (("output_file_id", True), ("error_file_id", False)):
-            rows = [dumps(row) for status, row in reversed(work["out"]) if (status < 300) is ok]
-            if rows:
-                batch[key] = self._store(b"\n".join(rows) + b"\n")
-        batch.update(status=end, **{f"{end}_at": _now()})
-
-    def advance(self, ids: Any, expire: bool = False) -> None:
-        for batch_id in ids or list(self.batches):
-            batch, work = self.batches[batch_id], self.work[batch_id]
-            if batch["status"] in _STEP and not expire:
-                self._step(batch, work)
-            elif batch["status"] in _END or batch["status"] in _STEP:
-                self._finish(batch, work, "expired" if expire else _END[batch["status"]])
+        for key, rows in (("output_file_id", work["ok"]), ("error_file_id", work["failed"])):
+            if rows:  # newest answer first, as GLM writes them
+                content = b"".join(dumps(row) + b"\n" for row in reversed(rows))
+                batch[key] = self._add(self.files, "file_", {"content": content})
+        _move(batch, end)
 
 
 def advance_batches(state: dict[str, Any], batch_id: str | None = None, steps: int = 1) -> None:
     """Move one batch (or every batch) ``steps`` statuses on; ended batches stay put."""
     for _ in range(steps):
-        _Batches(state).advance([batch_id] if batch_id else None)
+        _Batches(state).advance(batch_id)
 
 
 def expire_batches(state: dict[str, Any], batch_id: str | None = None) -> None:
     """End unfinished batches as ``expired``, keeping the answers given so far."""
-    _Batches(state).advance([batch_id] if batch_id else None, expire=True)
+    _Batches(state).advance(batch_id, expire=True)
 
 
 def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str, Any]) -> Plan:
     """Answer one authenticated ``/files`` or ``/batches`` request (``answer``: the scripting)."""
-    state["answer"], batches = answer, _Batches(state)
+    state["answer"] = answer
     match = _ROUTE.search(request.path)
     kind, ident, action = match.groups() if match else ("", None, None)
-    name = f"{request.method}_{_ONE.get(kind, kind) if ident else kind}_{action or ''}"
-    route = getattr(batches, name.lower().rstrip("_"), None)  # e.g. post_batch_cancel
+    name = "_".join(part for part in (request.method, kind, ident and "id", action) if part)
+    route = getattr(_Batches(state), f"route_{name.lower()}", None)  # e.g. route_get_batches_id
     if route is None:
         result = 404, error_body("1222", f"API does not exist: {request.method} {request.path}")
     elif ident is not None and ident not in state[kind]:
@@ -199,5 +204,5 @@ def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str
         result = route(request, ident or "")
     if isinstance(result, Plan):
         return result
-    status, obj = result if isinstance(result, tuple) else (200, result)
-    return Plan.of(status, obj)
+    status, body = result if isinstance(result, tuple) else (200, result)
+    return Plan.of(status, body)
