@@ -199,7 +199,8 @@ def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str
     if route is None:
         result = 404, error_body("1222", f"API does not exist: {request.method} {request.path}")
     elif ident is not None and ident not in state[kind]:
-        result = 404, error_body("1222", f"{kind.rstrip('s')} {ident} not found")
+        noun = "file" if kind == "files" else "batch"
+        result = 404, error_body("1222", f"{noun} {ident} not found")
     else:
         result = route(request, ident or "")
     if isinstance(result, Plan):

@@ -221,6 +221,20 @@ def test_batch_paths_go_to_the_batch_emulation() -> None:
     assert service.plan(anonymous).status == 401
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "message"),
+    [
+        ("GET", f"{BATCHES}/batch_1", "batch batch_1 not found"),
+        ("DELETE", "/api/paas/v4/files/file_1", "file file_1 not found"),
+    ],
+)
+def test_unknown_batch_ids_are_named_in_the_404(method: str, path: str, message: str) -> None:
+    headers = {"authorization": AUTH["Authorization"]}
+    plan = GLMService().plan(RecordedRequest(method, path, headers, None))
+    assert plan.status == 404
+    assert json.loads(b"".join(plan.chunks))["error"]["message"] == message
+
+
 def test_fail_answers_the_next_matching_path_with_an_error() -> None:
     service = GLMService()
     service.fail("/batches", 503, "1234")
