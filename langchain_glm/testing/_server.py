@@ -147,7 +147,8 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
     reason = responses.get(plan.status, "")  # none for unregistered codes such as 529
     head = h11.Response(status_code=plan.status, headers=headers, reason=reason)
     writer.write(conn.send(head) or b"")
-    chunked = "Content-Length" not in plan.headers and conn.their_http_version == b"1.1"
+    sized = any(name.lower() == "content-length" for name in plan.headers)  # as h11 reads them
+    chunked = not sized and conn.their_http_version == b"1.1"
     for gap, piece in plan.paced():
         if gap > 0:
             await writer.drain()

@@ -37,3 +37,13 @@ def test_scripts_may_return_plans(glm_server: GLMServer) -> None:
             glm_server.base_url + "/chat/completions", json=chat("echo me"), headers=AUTH
         )
     assert echoed.json()["messages"][0]["content"] == "echo me"
+
+
+def test_a_scripted_plan_may_name_its_length_in_lower_case(glm_server: GLMServer) -> None:
+    headers = {"content-type": "text/plain", "content-length": "5"}
+    glm_server.script(lambda request: Plan(201, headers, (b"he", b"llo")))
+    with client() as http:
+        served = http.post(glm_server.base_url + "/chat/completions", json=chat(), headers=AUTH)
+        again = http.post(glm_server.base_url + "/chat/completions", json=chat(), headers=AUTH)
+    assert (served.status_code, served.content, again.content) == (201, b"hello", b"hello")
+    assert "transfer-encoding" not in served.headers
