@@ -672,7 +672,10 @@ class GLMService:
         """Answer a non-stream chat body as scripted (one Batch API line)."""
         seq, body = next(self._ids), {**body, "stream": False}
         request = RecordedRequest("POST", "/chat/completions", {}, body, dumps(body))
-        plan = render(self._check(body) or self._next(request), body, seq)
+        answer = self._check(body) or self._next(request)
+        if isinstance(answer, ErrorReply):  # its JSON error, even when scripted as an HTML page
+            return answer.status, error_body(answer.code, answer.message)
+        plan = render(answer, body, seq)
         try:
             return plan.status, json.loads(b"".join(plan.chunks))
         except ValueError:

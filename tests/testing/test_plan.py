@@ -189,6 +189,8 @@ def test_answer_follows_the_scripting() -> None:
     status, body = service.answer(chat(stream=True))
     assert (status, body["choices"][0]["message"]["content"]) == (200, "queued")
     assert service.answer(chat()) == (429, {"error": {"code": "1302", "message": "slow down"}})
+    service.reply_error(502, "1234", "gateway", html=True)  # a batch row is JSON, never a page
+    assert service.answer(chat()) == (502, {"error": {"code": "1234", "message": "gateway"}})
     rejected = service.answer(chat(tool_choice="required"))
     assert rejected == (400, {"error": {"code": "1210", "message": "Tool choice must be auto"}})
     service.script(auto_reply)
