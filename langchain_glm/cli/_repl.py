@@ -142,12 +142,25 @@ def _model(session: Session, arg: str) -> str:
     if not arg:
         return f"model: {session.model}; switch with /model NAME (/models lists them)"
     session.model = arg
-    if spec_for(arg) is None:
+    spec = spec_for(arg)
+    if spec is None:
         return (
             f"warning: {arg!r} is not in the capability table (see /models); it is sent as "
             "given and the server may refuse it. model: " + arg
         )
+    if _has_image(session) and "image" not in (spec.inputs or {"image"}):
+        return f"warning: the history holds an image, which {arg} does not take; /reset first"
     return f"model: {arg} (history kept)"
+
+
+def _has_image(session: Session) -> bool:
+    """Whether a message of the history carries an image part."""
+    return any(
+        isinstance(part, dict) and part.get("type") == "image_url"
+        for message in session.history
+        if isinstance(message.content, list)
+        for part in message.content
+    )
 
 
 def model_line(spec: ModelSpec, current: str) -> str:
