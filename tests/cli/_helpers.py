@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-import pyte  # type: ignore[import-untyped]
+import pyte
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>]|\r")
 """CSI and OSC escape sequences, keypad modes, and carriage returns."""
