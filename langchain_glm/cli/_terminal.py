@@ -343,7 +343,7 @@ class RichDisplay(Display):
             self._answers.print(_markdown(text) if text else Text(""), end="\n" if text else "")
 
     def _info(self, line: str) -> None:
-        self._console.print(Text(line, style="dim"), soft_wrap=True)
+        self._console.print(Text(line, style="dim"))  # wrapped at words
 
     def _error(self, line: str) -> None:
         self._err.print(Text(line, style="bold red"), soft_wrap=True)

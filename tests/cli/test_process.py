@@ -94,32 +94,6 @@ def test_json_is_one_object_on_stdout(tmp_path: Path) -> None:
     assert record["usage"]["input_token_details"]["cache_read"] == 4
 
 
-def test_show_thinking_puts_the_reasoning_first_on_stdout(tmp_path: Path) -> None:
-    done = _run("--once", "hello", "--show-thinking", XDG_DATA_HOME=str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == (
-        "The user said: hello. I will answer.\n\nHi there! Here is my answer to you: hello\n"
-    )
-    assert "thinking:" not in done.stderr
-
-
-def test_no_thinking_reports_no_reasoning_tokens(tmp_path: Path) -> None:
-    done = _run("--once", "hello", "--no-thinking", "--json", XDG_DATA_HOME=str(tmp_path))
-    record = json.loads(done.stdout)
-    assert record["reasoning"] == ""
-    assert (record["usage"].get("output_token_details") or {}).get("reasoning", 0) == 0
-
-
-def test_once_hide_thinking_prints_one_summary_line(tmp_path: Path) -> None:
-    done = _run("--once", "hello", "--hide-thinking", NO_COLOR="1", XDG_DATA_HOME=str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "Hi there! Here is my answer to you: hello\n"
-    lines = done.stderr.splitlines()
-    assert "thinking:" not in done.stderr
-    assert lines[-2].startswith("thought for ")
-    assert lines[-2].endswith(" s / 9 tokens")
-
-
 def test_library_warnings_are_one_line(tmp_path: Path) -> None:
     done = _run(
         "--once", "hi", "--model", "glm-5.1", "--effort", "high", XDG_DATA_HOME=str(tmp_path)
