@@ -205,12 +205,17 @@ def test_other_quota_codes_and_foreign_errors() -> None:
     assert foreign == "error: ValueError: bad input"
 
 
-def test_show_thinking_puts_the_reasoning_first_on_stdout() -> None:
+def _answer_only(*argv: str) -> tuple[str, str]:
+    """Standard output and standard error of one "hello" turn with answers only on stdout."""
     with GLMServer() as server:
         server.script(auto_reply)
-        session, display = _session(server, "--show-thinking", answer_only=True)
+        session, display = _session(server, *argv, answer_only=True)
         assert session.ask("hello", display) == "answered"
-    out, err = _out(display)
+    return _out(display)
+
+
+def test_show_thinking_puts_the_reasoning_first_on_stdout() -> None:
+    out, err = _answer_only("--show-thinking")
     assert (
         out == "The user said: hello. I will answer.\n\nHi there! Here is my answer to you: hello\n"
     )
@@ -218,11 +223,7 @@ def test_show_thinking_puts_the_reasoning_first_on_stdout() -> None:
 
 
 def test_hide_thinking_is_one_summary_line_on_stderr() -> None:
-    with GLMServer() as server:
-        server.script(auto_reply)
-        session, display = _session(server, "--hide-thinking", answer_only=True)
-        assert session.ask("hello", display) == "answered"
-    out, err = _out(display)
+    out, err = _answer_only("--hide-thinking")
     assert out == "Hi there! Here is my answer to you: hello\n"
     assert re.fullmatch(r"thought for \d+\.\d s / 9 tokens\nusage: .*\n", err)
 
