@@ -37,7 +37,7 @@ class ScreenLog:
 
     def __init__(self, rows: int, columns: int) -> None:
         self.raw: list[str] = []
-        self.screen = pyte.Screen(columns, rows)
+        self.screen = pyte.HistoryScreen(columns, rows, history=5000)
         self._stream = pyte.Stream(self.screen)
 
     def write(self, text: str) -> None:
@@ -52,8 +52,10 @@ class ScreenLog:
         return "".join(self.raw)
 
     def lines(self) -> list[str]:
-        """The emulated screen now, trailing blanks dropped."""
-        rows = [line.rstrip() for line in self.screen.display]
+        """The emulated screen now, after the lines scrolled off it; trailing blanks dropped."""
+        width = self.screen.columns
+        scrolled = ["".join(line[x].data for x in range(width)) for line in self.screen.history.top]
+        rows = [line.rstrip() for line in [*scrolled, *self.screen.display]]
         while rows and not rows[-1]:
             rows.pop()
         return rows

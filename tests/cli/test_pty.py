@@ -25,7 +25,8 @@ TIMEOUT = 30
 PROMPT_SETTLE = 0.5  # seconds between the prompt appearing and a keypress
 PROMPT = r"you>(\x1b\[[0-9;]*m)* "
 ROWS, COLUMNS = 50, 160
-LONG = "please think about this long message " * 20  # the reply streams for a few seconds
+SHORT_ROWS = 14  # the feature session's terminal: a long turn is taller than the screen
+LONG = "please think about this long message " * 40  # streams for seconds, over 14 rows
 
 # One of every class of sequence a terminal obeys: CSI (clear screen, cursor home), OSC 52
 # (set the clipboard), OSC 8 (a link), DCS, C1 CSI and OSC, bidi override, BEL/BS/CR; and rich
@@ -36,14 +37,14 @@ PAYLOAD = (
 )
 
 
-def _spawn(*argv: str, log: ScreenLog, **env: str) -> pexpect.spawn:
+def _spawn(*argv: str, log: ScreenLog, env: dict[str, str], rows: int = ROWS) -> pexpect.spawn:
     child = pexpect.spawn(
         sys.executable,
         ["-m", "langchain_glm", *argv],
         env=cli_env(TERM="xterm-256color", **env),
         encoding="utf-8",
         timeout=TIMEOUT,
-        dimensions=(ROWS, COLUMNS),
+        dimensions=(rows, COLUMNS),
     )
     child.logfile_read = log
     return child
@@ -101,8 +102,8 @@ def _input_tokens(screen: str) -> int:
 
 
 def _open_borders(lines: list[str]) -> list[int]:
-    """Rows where a thinking panel starts and no bottom border follows before the next row
-    that is not inside a panel (the stray border Ctrl-C used to leave)."""
+    """Rows (scrollback included) where a thinking panel starts and no bottom border follows
+    before the next row that is not inside a panel (the stray border Ctrl-C used to leave)."""
     stray = []
     for row, line in enumerate(lines):
         if line.startswith("╭─ thinking"):
@@ -113,13 +114,12 @@ def _open_borders(lines: list[str]) -> list[int]:
     return stray
 
 
-def test_a_session_of_features_then_continue(
-    children: list[pexpect.spawn], log: ScreenLog, tmp_path: Path
-) -> None:
+def test_a_session_of_features_then_continue(children: list[pexpect.spawn], tmp_path: Path) -> None:
     image = tmp_path / "dot.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
     env = {"XDG_DATA_HOME": str(tmp_path / "data")}
-    chat = _spawn("--offline", log=log, **env)
+    log = ScreenLog(SHORT_ROWS, COLUMNS)
+    chat = _spawn("--offline", log=log, env=env, rows=SHORT_ROWS)
     children.append(chat)
     chat.expect(PROMPT)
     assert "offline: answers come from the bundled local GLM server" in _screen(chat)
@@ -169,6 +169,7 @@ def test_a_session_of_features_then_continue(
     stopped = _screen(chat)
     assert "stopped: this turn is dropped from the history" in stopped
     assert "Traceback" not in stopped
+    # a live region taller than the screen used to leave a copy of its top at each redraw
     assert _open_borders(log.lines()) == [], "\n".join(log.lines())
     assert "answer to you: still here?" in _turn(chat, "still here?")  # the session goes on
 
@@ -188,7 +189,7 @@ def test_a_session_of_features_then_continue(
     parts = [p for m in saved["messages"] for p in m["data"]["content"] if isinstance(p, dict)]
     assert any(p.get("type") == "image_url" for p in parts)
 
-    again = _spawn("--offline", "-c", log=ScreenLog(ROWS, COLUMNS), **env)
+    again = _spawn("--offline", "-c", log=ScreenLog(ROWS, COLUMNS), env=env)
     children.append(again)
     again.expect(PROMPT)
     assert "session mine: 5 earlier turns, model glm-4.6v" in _screen(again)
@@ -222,10 +223,8 @@ def test_hostile_text_is_shown_never_obeyed(
     colour = {} if view == "rich" else {"NO_COLOR": "1"}
     with HostileServer() as server:
         server.script(*_hostile_plays())  # type: ignore[arg-type]
-        chat = _spawn(
-            "--base-url", server.base_url, "--tools", log=log,
-            ZAI_API_KEY="k", XDG_DATA_HOME=str(tmp_path), **colour,
-        )  # fmt: skip
+        env = {"ZAI_API_KEY": "k", "XDG_DATA_HOME": str(tmp_path), **colour}
+        chat = _spawn("--base-url", server.base_url, "--tools", log=log, env=env)
         children.append(chat)
         chat.expect(PROMPT)
         for question in ("go", "usage", "error"):
