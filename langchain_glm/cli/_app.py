@@ -387,9 +387,12 @@ def run(options: Options) -> int:
     warnings.formatwarning = _warning_line
     question = question_of(options)
     display = make_display(options, once=question is not None)
-    if question == "":
-        display.error("error: no question: standard input was empty")
+    if question == "" or (question is None and options.json):
+        why = "standard input was empty" if question == "" else "--json needs --once or a pipe"
+        display.error(f"error: no question: {why}")
         return USAGE_ERROR
+    if question is not None:
+        options = dataclasses.replace(options, once=question)  # one turn: no chat commands
     with ExitStack() as stack:
         session = connect(options, stack, display)
         try:

@@ -177,14 +177,23 @@ def save(folder: Path, session: SavedSession, *, replace: bool) -> Path:
     }
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, prefix=".tmp-", suffix=".json", delete=False
-        ) as tmp:
-            json.dump(body, tmp, ensure_ascii=False, indent=1)
-        os.replace(tmp.name, path)
+        _write_atomically(path, json.dumps(body, ensure_ascii=False, indent=1))
     except OSError as exc:
         raise SessionError(f"cannot save the session to {path}: {_why(exc)}") from exc
     return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temporary file beside ``path`` (private to the user), then rename it over."""
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=".tmp-", suffix=".json", delete=False
+    ) as tmp:
+        try:
+            tmp.write(text)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
+    os.replace(tmp.name, path)
 
 
 def latest(folder: Path) -> str:

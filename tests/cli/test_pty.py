@@ -238,3 +238,17 @@ def test_hostile_text_is_shown_never_obeyed(
     assert screen.count(visible) >= 8, "\n".join(log.lines())
     assert "[boldred]m[/]" in screen  # rich markup shown as typed
     assert "\\u202eevil" in screen
+
+
+def test_ctrl_c_stops_a_single_turn_with_status_130(
+    children: list[pexpect.spawn], log: ScreenLog, tmp_path: Path
+) -> None:
+    once = _spawn("--offline", "--once", LONG, log=log, env={"XDG_DATA_HOME": str(tmp_path)})
+    children.append(once)
+    once.expect("thinking")
+    once.sendintr()
+    once.expect(pexpect.EOF)
+    once.close()
+    assert once.exitstatus == 130
+    assert "stopped: this turn is dropped" in strip_ansi(log.text())
+    assert "Traceback" not in log.text()
