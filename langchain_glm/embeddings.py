@@ -75,8 +75,8 @@ def vectors_of(reply: dict[str, Any], count: int, dimensions: int | None) -> lis
         if size == 0 or size != (dimensions or size):
             raise malformed(f"embedding {index} has {size} values, not {dimensions or 'some'}")
         dimensions = size  # an unknown model's vectors must at least agree with each other
-        try:  # C speed: TypeError for a non-number, not finite for NaN or infinity
-            finite = math.isfinite(math.fsum(vector))
+        try:  # C speed (~2 µs for 256 values): TypeError for a non-number, NaN or inf stays
+            finite = math.isfinite(sum(vector))
         except (TypeError, OverflowError):
             finite = False
         if not finite:
