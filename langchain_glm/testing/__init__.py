@@ -1,4 +1,4 @@
-r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch API), no key or network.
+r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch API, embeddings, rerank).
 
 A test tool, never for production: `GLMTransport` is an in-process httpx transport (no sockets),
 `GLMServer` real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh one
