@@ -57,7 +57,8 @@ async def test_failure_cancels_the_other_chunks_and_returns_nothing(glm_server: 
         glm_server.enqueue(WireReply.of(200, _vectors(2, 256), delay=0.1))
     emb = GLMEmbeddings(dimensions=256, chunk_size=2, max_concurrency=2, max_retries=0,
                         base_url=glm_server.base_url, api_key="k")  # fmt: skip
-    with pytest.raises(Exception, match="embedding inputs 0-1 of 16: chunk refused"):
+    # the two first requests race on two new connections: either may meet the error
+    with pytest.raises(Exception, match=r"embedding inputs [02]-[13] of 16: chunk refused"):
         await emb.aembed_documents([f"t{n}" for n in range(16)])
     assert len(glm_server.requests) < 8  # the rest were never sent
 
