@@ -69,7 +69,7 @@ def vectors_of(reply: dict[str, Any], count: int, dimensions: int | None) -> lis
     for item in data:
         index = item.get("index") if isinstance(item, dict) else None
         if type(index) is not int or not 0 <= index < count or ordered[index] is not None:
-            raise malformed(f"embedding index {index!r} is out of range or repeated")
+            raise malformed(f"embedding index {index!r:.40} is out of range or repeated")
         ordered[index] = vector = item.get("embedding")
         size = len(vector) if isinstance(vector, list) else 0
         if size == 0 or size != (dimensions or size):

@@ -42,7 +42,7 @@ def results_of(reply: dict[str, Any], count: int, asked: int, offset: int) -> li
     for item in results:
         index = item.get("index") if isinstance(item, dict) else None
         if type(index) is not int or not 0 <= index < count or index in seen:
-            raise malformed(f"rerank index {index!r} is out of range or repeated")
+            raise malformed(f"rerank index {index!r:.40} is out of range or repeated")
         score = item.get("relevance_score")
         if type(score) not in (int, float) or not math.isfinite(score):
             raise malformed(f"rerank result {index} has no finite relevance_score")

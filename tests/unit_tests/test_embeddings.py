@@ -237,3 +237,15 @@ def test_settings_are_checked() -> None:
         with pytest.raises(ValueError, match=name):
             GLMEmbeddings(**{name: 0})
     assert GLMEmbeddings(**STANDARD).model == "embedding-3"
+
+
+async def test_a_hostile_index_is_shown_escaped_and_short(mode: str) -> None:
+    glm = GLMTransport(validate=False)
+    index = "\x1b[2J" + "A" * 10_000
+    glm.reply_raw(_data({"index": index, "embedding": [1.0]}))
+    with pytest.raises(GLMAPIError) as caught:
+        await _embed(_model(glm, model="my-embedder"), ["t1"], mode)
+    message = str(caught.value)
+    assert "\x1b" not in message
+    assert "'\\x1b[2JAAA" in message
+    assert len(message) < 200
