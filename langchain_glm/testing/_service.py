@@ -1,7 +1,7 @@
 """`GLMService`: the GLM behaviour as pure code (no I/O); `plan(request)` returns what to send.
 
 It records each request, applies faults and auth, and hands the request to the endpoint family
-that `langchain_glm.testing._routes.ROUTES` names (chat, tokenizer, Batch API).
+that `langchain_glm.testing._routes.ROUTES` names (chat, tokenizer, Batch API, embeddings, rerank).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from langchain_core.vectorstores import InMemoryVectorStore
 
 from langchain_glm import GLMEmbeddings, GLMRerank, GLMTimeoutError
 from langchain_glm.testing import GLMServer, WireReply
+from tests.bench import embeddings as embeddings_bench
 
 
 def _vectors(count: int, dimensions: int) -> bytes:
@@ -112,3 +113,14 @@ def test_retrieve_then_rerank(glm_server: GLMServer) -> None:
         found, "Does GLM-5.3 think?"
     )
     assert [d.page_content for d in best] == [texts[0]]
+
+
+def test_the_embeddings_bench_runs_against_its_raw_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The bench's stdlib server is independent of ours: both clients read it alike."""
+    assert embeddings_bench.main(["--rounds", "1", "--texts", "700"]) == 0
+    printed = capsys.readouterr().out
+    assert "700 texts, 64 per request, 4 in flight, 256 dims" in printed
+    assert "wall ours/floor: median" in printed
+    assert "peak memory / vectors' own size:" in printed
