@@ -126,7 +126,7 @@ class GLMService:
             self._faults.append((fragment, ErrorReply(status, code, message)))
 
     def script(self, fn: Script | None) -> None:
-        """Answer chat requests with ``fn(request)`` while nothing is queued (``None``: off)."""
+        """Answer chat requests and Batch API lines with ``fn(request)`` while nothing is queued."""
         self._script = fn
 
     def reset(self) -> None:
