@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_glm.cli._app import Session
 from langchain_glm.cli._args import parse_args
 from langchain_glm.cli._repl import repl
-from langchain_glm.cli._sessions import SavedSession, SessionError, load, save
+from langchain_glm.cli._sessions import SavedSession, SessionError, latest, load, save
 from langchain_glm.cli._terminal import PlainDisplay
 from langchain_glm.testing import GLMServer, auto_reply
 from tests.cli._helpers import cli_env
@@ -149,6 +149,8 @@ def test_an_unreadable_session_is_one_line_and_kept(tmp_path: Path) -> None:
     )
     assert (folder / "broken.json").read_text() == "{truncated"
     assert done.stdout == ""
-    nothing = _run("-c", "--once", "hi", "--offline", data=tmp_path / "empty")
-    assert nothing.returncode == 2
-    assert "error: no saved session to continue in" in nothing.stderr
+
+
+def test_continue_without_any_saved_session_says_so(tmp_path: Path) -> None:
+    with pytest.raises(SessionError, match=r"^no saved session to continue in .*empty$"):
+        latest(tmp_path / "empty")

@@ -117,7 +117,7 @@ def _expressions(draw: st.DrawFn, depth: int = 0) -> str:
 _TEXT = st.text(alphabet="0123456789.+-*/%() e", max_size=MAX_EXPRESSION)
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@settings(max_examples=250, deadline=None, derandomize=True, database=None)
 @given(st.one_of(_expressions(), _TEXT).filter(lambda e: len(e) <= MAX_EXPRESSION))
 def test_calculator_is_bounded_for_any_short_expression(expression: str) -> None:
     """No expression of <= 200 characters raises anything but ValueError, and its work is
