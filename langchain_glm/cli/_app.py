@@ -168,7 +168,10 @@ class Session:
         return "answered"
 
     def retry(self, display: Display) -> Outcome | None:
-        """Ask the last question again, in place of its answer.
+        """Ask the last question again.
+
+        A failed or stopped question is sent again; otherwise the last answered one, in place
+        of its answer (which is kept if the new attempt fails or is stopped).
 
         Args:
             display: Where the turn is shown.
@@ -176,12 +179,18 @@ class Session:
         Returns:
             The outcome, or None when there is no question to retry.
         """
+        last = self.last_turn[0] if self.last_turn else None
+        if last is not None and not any(m is last for m in self.history):
+            return self.ask(HumanMessage(last.content), display)  # it never got an answer
         asked = [i for i, m in enumerate(self.history) if isinstance(m, HumanMessage)]
         if not asked:
             return None
-        question = self.history[asked[-1]]
+        replaced = self.history[asked[-1] :]
         del self.history[asked[-1] :]
-        return self.ask(HumanMessage(question.content), display)
+        outcome = self.ask(HumanMessage(replaced[0].content), display)
+        if outcome != "answered":
+            self.history += replaced  # nothing is lost when the new attempt does not finish
+        return outcome
 
     def saved(self) -> SavedSession:
         """What is written to the session file (messages, model, options; never the key).

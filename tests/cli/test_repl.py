@@ -154,3 +154,18 @@ def test_an_unreadable_session_is_one_line_and_kept(tmp_path: Path) -> None:
 def test_continue_without_any_saved_session_says_so(tmp_path: Path) -> None:
     with pytest.raises(SessionError, match=r"^no saved session to continue in .*empty$"):
         latest(tmp_path / "empty")
+
+
+def test_retry_resends_a_failed_question_and_keeps_an_answer_it_cannot_replace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with GLMServer() as server:
+        server.reply(text="first answer")
+        server.reply_error(400, "1214", "bad request")
+        server.reply(text="second answer")
+        server.reply_error(400, "1214", "bad again")
+        session, out = _chat(server, "one\ntwo\n/retry\n/retry\n", monkeypatch)
+        sent = [r.json["messages"][-1]["content"] for r in server.requests]
+    assert sent == ["one", "two", "two", "two"]  # the failed question, then the answered one
+    assert out.count("error: GLM 1214 (HTTP 400)") == 2
+    assert [m.content for m in session.history] == ["one", "first answer", "two", "second answer"]
