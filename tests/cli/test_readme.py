@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -91,9 +92,22 @@ def _examples() -> list[tuple[str, str]]:
     return pairs
 
 
+def _make_demo() -> tuple[str, str]:
+    """The command `make demo` runs (README: "one glm-chat turn with a tool call"), and its
+    offline answer."""
+    makefile = (README.parent / "Makefile").read_text(encoding="utf-8")
+    question = re.search(r"^DEMO_QUESTION := (.*)$", makefile, re.M)
+    recipe = re.search(
+        r"^demo:.*\n\t@\$\(BIN\)/(glm-chat .*)'\$\(DEMO_QUESTION\)'$", makefile, re.M
+    )
+    assert question, "the Makefile has no DEMO_QUESTION"
+    assert recipe, "the Makefile's demo target changed shape"
+    return f"{recipe.group(1)}{shlex.quote(question.group(1))} 2>/dev/null", "The tool says: 395\n"
+
+
 def test_the_shell_examples_print_what_the_readme_shows(tmp_path: Path) -> None:
-    examples = _examples()
-    assert len(examples) >= 3
+    examples = [*_examples(), _make_demo()]
+    assert len(examples) >= 4
     bin_dir = str(Path(sys.executable).parent)  # glm-chat and python of this environment
     env = cli_env(XDG_DATA_HOME=str(tmp_path), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     for command, shown in examples:
