@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
+import tempfile
 
 import pyte
 
@@ -16,10 +19,19 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
+SCRATCH_DATA = tempfile.mkdtemp(prefix="glm-chat-tests-")
+"""The data folder of glm-chat runs that name none, so no test saves into the user's."""
+atexit.register(shutil.rmtree, SCRATCH_DATA, ignore_errors=True)
+
+
 def cli_env(**extra: str) -> dict[str, str]:
-    """The environment without any API key or colour preference, plus ``extra``."""
+    """The environment without any API key or colour preference, plus ``extra``.
+
+    Sessions go to `SCRATCH_DATA` unless ``extra`` names an ``XDG_DATA_HOME``.
+    """
     drop = {"ZAI_API_KEY", "ZHIPUAI_API_KEY", "ZAI_BASE_URL", "ZHIPUAI_BASE_URL", "NO_COLOR"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["XDG_DATA_HOME"] = SCRATCH_DATA
     env.update(extra)
     return env
 
