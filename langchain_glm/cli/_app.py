@@ -409,6 +409,7 @@ def run(options: Options) -> int:
         except SessionError as exc:
             display.error(f"error: {exc}")
             return USAGE_ERROR
+        session.store = session.store if options.save else None
         if question is None:
             if sys.stdin.isatty():
                 import readline  # noqa: F401  (line editing, history, bracketed paste)

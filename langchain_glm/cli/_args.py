@@ -94,6 +94,9 @@ class Options:
     session: str | None = None
     """``--session NAME``: resume or start the named session."""
 
+    save: bool = True
+    """Save the conversation after each answer (``--no-save`` turns it off)."""
+
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `ChatGLM` other than the connection (url and key).
 
@@ -138,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--plain", action="store_true", help="plain text: no colours, no markdown rendering")
     add("-c", "--continue", dest="resume", action="store_true", help="resume the last session")
     add("--session", metavar="NAME", help="resume (or start) the session saved as NAME")
+    add("--no-save", dest="save", action="store_false", help="do not save this conversation")
     return parser
 
 
@@ -181,6 +185,7 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Option
         plain=ns.plain,
         resume=ns.resume,
         session=ns.session,
+        save=ns.save,
     )
 
 

@@ -213,7 +213,7 @@ def _image(session: Session, arg: str) -> str:
 
 def _save(session: Session, arg: str) -> str:
     if session.store is None:
-        return "sessions are not saved in this chat"
+        return "sessions are not saved in this chat (--no-save)"
     try:
         name = check_name(arg) if arg else str(session.name)
         record = dataclasses.replace(session.saved(), name=name)

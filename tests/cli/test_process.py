@@ -81,8 +81,10 @@ def test_a_dash_or_piped_stdin_is_the_question(tmp_path: Path) -> None:
 
 
 def test_json_is_one_object_on_stdout(tmp_path: Path) -> None:
-    done = _run("--once", "What is 17 * 23 + 4?", "--tools", "--json", XDG_DATA_HOME=str(tmp_path))
+    question = "What is 17 * 23 + 4?"
+    done = _run("--once", question, "--tools", "--json", "--no-save", XDG_DATA_HOME=str(tmp_path))
     assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == []  # --no-save: nothing written
     assert done.stdout.count("\n") == 1
     record = json.loads(done.stdout)
     assert record["model"] == "glm-4.6"
