@@ -64,7 +64,8 @@ def _hostile_turn() -> TurnView:
     view.start_round()
     view.feed(AIMessageChunk(content="", additional_kwargs={"reasoning_content": evil}), 1.0)
     call = tool_call_chunk(name="calc" + evil, args='{"e": "' + evil, id="c1", index=0)
-    view.feed(AIMessageChunk(content="A" + evil, tool_call_chunks=[call]), 2.0)
+    answer = "A [a link](http://evil.test/) " + evil  # markdown links must not become OSC 8
+    view.feed(AIMessageChunk(content=answer, tool_call_chunks=[call]), 2.0)
     view.add_result(0, "R" + evil, failed=True)
     return view
 
