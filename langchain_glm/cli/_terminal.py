@@ -371,6 +371,7 @@ class Tail:
             renderable: What to draw.
         """
         self.renderable = renderable
+        """What is drawn (its tail)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """The last ``height - 1`` lines of the renderable.
