@@ -924,6 +924,7 @@ def build_request(messages: Sequence[BaseMessage], params: Mapping[str, Any]) ->
     _apply_tool_choice(body)
     body["stream"] = bool(params.get("stream"))
     notes += _tool_stream(body, bool(params.get("tool_stream")), spec)
+    notes += _response_format(body, spec)
     return Built(body=body, adaptations=tuple(notes))
 
 
@@ -931,6 +932,13 @@ def _check_body(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
     """The checks on the assembled messages and tools."""
     if "tools" in body:
         check_tools(body["tools"])
+    if body.get("tools") and spec is not None and not spec.tools:
+        takers = [name for name, s in MODELS.items() if s.tools and s.inputs == spec.inputs]
+        msg = (
+            f"{spec.name} takes no tools (GLM documents tools for it nowhere); models with "
+            f"the same inputs that do: {', '.join(takers)}. Nothing was sent."
+        )
+        raise ValueError(msg)
     check_tool_results(body["messages"])
     check_inputs(body["messages"], spec)
 
@@ -944,6 +952,28 @@ def _tool_stream(body: dict[str, Any], wanted: bool, spec: ModelSpec | None) -> 
         return [Adaptation(f"tool_stream:{spec.name}", message)]
     body["tool_stream"] = True
     return []
+
+
+def _response_format(body: dict[str, Any], spec: ModelSpec | None) -> list[Adaptation]:
+    """Drop `response_format` for models that take none (GLM: "text models only").
+
+    https://docs.z.ai/api-reference/llm/chat-completion gives `response_format` only in the
+    text-model request; the vision request has no such field. A `{"type": "text"}` asks
+    for the default and is dropped silently; JSON mode is dropped with an adaptation (the
+    JSON instruction of `with_structured_output(method="json_mode")` stays in the prompt,
+    and its result is still validated).
+    """
+    wanted = body.get("response_format")
+    if wanted is None or spec is None or spec.json_mode:
+        return []
+    del body["response_format"]
+    if isinstance(wanted, Mapping) and wanted.get("type") == "text":
+        return []
+    message = (
+        f"{spec.name} takes no response_format (GLM offers JSON mode on text models only); "
+        f"response_format={wanted!r} is not sent, and the prompt alone asks for JSON."
+    )
+    return [Adaptation(f"response_format:{spec.name}", message)]
 
 
 def _apply_tool_choice(body: dict[str, Any]) -> None:

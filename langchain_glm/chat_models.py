@@ -7,6 +7,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
@@ -40,6 +41,7 @@ import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block trans
 from langchain_glm import _request, _response
 from langchain_glm._auth import check_api_key, check_base_url
 from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient
+from langchain_glm._errors import GLMNotFoundError
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser, generation_chunk
 from langchain_glm._version import __version__
@@ -574,7 +576,8 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Send one non-streaming request and convert the reply."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _response.chat_result(call.client.post(call.payload), model=call.model)
+        with _where_served(call.model):
+            return _response.chat_result(call.client.post(call.payload), model=call.model)
 
     async def _agenerate(
         self,
@@ -585,7 +588,9 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Async twin of `_generate`."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _response.chat_result(await call.client.apost(call.payload), model=call.model)
+        with _where_served(call.model):
+            reply = await call.client.apost(call.payload)
+        return _response.chat_result(reply, model=call.model)
 
     def _stream(
         self,
@@ -597,10 +602,11 @@ class ChatGLM(BaseChatModel):
         """Stream the reply; chunks are built by the shared `StreamParser`."""
         call = self._prepare(messages, stop, kwargs, stream=True)
         parser = StreamParser(model=call.model)
-        for frame in call.client.stream(call.payload):
-            chunk = parser.feed(frame)
-            if chunk is not None:
-                yield generation_chunk(chunk)
+        with _where_served(call.model):
+            for frame in call.client.stream(call.payload):
+                chunk = parser.feed(frame)
+                if chunk is not None:
+                    yield generation_chunk(chunk)
         for chunk in parser.finish():
             yield generation_chunk(chunk)
 
@@ -614,10 +620,11 @@ class ChatGLM(BaseChatModel):
         """Async twin of `_stream`."""
         call = self._prepare(messages, stop, kwargs, stream=True)
         parser = StreamParser(model=call.model)
-        async for frame in call.client.astream(call.payload):
-            chunk = parser.feed(frame)
-            if chunk is not None:
-                yield generation_chunk(chunk)
+        with _where_served(call.model):
+            async for frame in call.client.astream(call.payload):
+                chunk = parser.feed(frame)
+                if chunk is not None:
+                    yield generation_chunk(chunk)
         for chunk in parser.finish():
             yield generation_chunk(chunk)
 
@@ -871,6 +878,19 @@ def _key_env(key: SecretStr | None) -> str | None:
         return None
     value = key.get_secret_value()
     return next((name for name in _KEY_ENVS if os.environ.get(name) == value), None)
+
+
+@contextmanager
+def _where_served(model: str) -> Iterator[None]:
+    """Add where GLM serves a model (GLM-5.4: the Coding Plan) to its 1211 unknown-model error."""
+    try:
+        yield
+    except GLMNotFoundError as error:
+        spec = spec_for(model)
+        if error.code == "1211" and spec is not None and spec.availability:
+            error.message = f"{error.message} ({spec.availability})."
+            error.args = (error.message,)
+        raise
 
 
 def _batch_job() -> type[BatchJob]:
