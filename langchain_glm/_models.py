@@ -1,8 +1,10 @@
 """The GLM model capability table: the single source of truth for what each model can do.
 
 Pure data. Three things read it: the model profiles (`ChatGLM.profile`), the checks made
-before a request is sent, and the local GLM server's validation in
-`langchain_glm.testing`, so the client and the test server can never disagree.
+before a request is sent, and the local GLM server's per-model limits in
+`langchain_glm.testing`. The server also checks every body against its own copy of GLM's
+documented rules (`langchain_glm.testing._spec`, written from the references, not from this
+table), and a test compares the two model by model, so a wrong entry here fails a test.
 
 Sources (public): the chat-completions reference
 https://docs.z.ai/api-reference/llm/chat-completion (request fields, enums and ranges per
@@ -259,8 +261,10 @@ _GLM5_FAMILY = (
         "glm-5-turbo",
         200 * _K,
         128 * _K,
+        tool_stream=True,
         max_stop=4,
-        note="Dropped from the 5.3-era model list; kept so calls that still work get limits.",
+        note="Dropped from the 5.3-era model list; kept so calls that still work get limits. "
+        "tool_stream: BigModel's reference lists it (GLM-5.1/5/5-Turbo/4.7/4.6).",
     ),
     ModelSpec(
         "glm-5v-turbo",

@@ -237,7 +237,7 @@ class ChatGLM(BaseChatModel):
     tool_stream: bool = False
     """Stream tool-call arguments as they are generated; sent only on streaming calls
     that carry tools, to models that stream tool calls (glm-4.6, glm-4.7, glm-5 to
-    glm-5.3; not the vision models)."""
+    glm-5.3, glm-5-turbo, glm-5.4; not the other vision models)."""
 
     timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
     """Time budget of each attempt, in seconds (default 600, for long thinking answers).
