@@ -1,4 +1,4 @@
-"""`ChatGLM`: Zhipu / Z.ai GLM chat models (GLM-4.5 to GLM-5.3) for LangChain."""
+"""`ChatGLM`: Zhipu / Z.ai GLM chat models (GLM-4.5 to GLM-5.4) for LangChain."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class _Call:
 
 
 class ChatGLM(BaseChatModel):
-    """Zhipu / Z.ai GLM chat models (GLM-4.5 to 4.7, GLM-5 to 5.3, GLM-5.3-Flash, GLM-4.6V).
+    """Zhipu / Z.ai GLM chat models (GLM-4.5 to 4.7, GLM-5 to 5.4, GLM-5.3-Flash, GLM-4.6V).
 
     Talks to GLM's chat-completions API directly with `httpx` and keeps what
     generic OpenAI clients drop: the model's reasoning
@@ -146,7 +146,9 @@ class ChatGLM(BaseChatModel):
         ```
 
     Serialization:
-        `dumpd(llm)` stores the key as a reference to `ZAI_API_KEY`, never its value.
+        `dumpd(llm)` stores the key as a reference to the variable that holds it
+        (`ZAI_API_KEY`, or `ZHIPUAI_API_KEY`), never its value; `pickle` does the same
+        for a key read from either variable.
         Load with the public allowlist: `load(data, allowed_objects=[ChatGLM],
         valid_namespaces=["langchain_glm"], secrets_from_env=True)`;
         `allowed_objects="all"` admits only the classes listed in langchain-core itself.

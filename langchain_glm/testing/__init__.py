@@ -45,7 +45,7 @@ __all__ += ["expire_batches"]
 
 
 def __getattr__(name: str) -> Any:
-    """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
+    """Import public names on first use: `import langchain_glm.testing` stays cheap."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     homes = [
