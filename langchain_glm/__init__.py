@@ -1,4 +1,4 @@
-"""LangChain integration for Zhipu / Z.ai GLM chat models.
+"""LangChain integration for Zhipu / Z.ai GLM: chat models, embeddings and rerank.
 
 Every public name is imported here, as langchain-openai and langchain-anthropic do. The
 test fixtures are opt-in (`pytest_plugins = ["langchain_glm.testing.pytest_plugin"]`), so
@@ -30,6 +30,8 @@ from langchain_glm.batch import (
     BatchTimeoutError,
 )
 from langchain_glm.chat_models import ChatGLM
+from langchain_glm.embeddings import GLMEmbeddings
+from langchain_glm.rerank import GLMRerank
 from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
 
 __all__ = [
@@ -44,12 +46,14 @@ __all__ = [
     "GLMConnectionError",
     "GLMContentFilterError",
     "GLMContextOverflowError",
+    "GLMEmbeddings",
     "GLMError",
     "GLMInvalidRequestError",
     "GLMNotFoundError",
     "GLMPermissionDeniedError",
     "GLMQuotaExceededError",
     "GLMRateLimitError",
+    "GLMRerank",
     "GLMTimeoutError",
     "MessageConversionError",
     "__version__",
