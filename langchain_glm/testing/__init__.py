@@ -2,7 +2,8 @@ r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch API, e
 
 A test tool, never for production: `GLMTransport` is an in-process httpx transport (no sockets),
 `GLMServer` real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh one
-(``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``). Both script alike:
+(``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``; opt in with
+``pytest_plugins = ["langchain_glm.testing.pytest_plugin"]`` in your conftest). Both script alike:
 
 ```python
 import httpx
