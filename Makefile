@@ -76,6 +76,8 @@ dist-check: $(STAMP)
 	@rm -rf $(PKG_TMP)/dist
 	$(UV) build --quiet --out-dir $(PKG_TMP)/dist
 	$(BIN)/twine check --strict $(PKG_TMP)/dist/*
+	@for f in Makefile .ci/run README.md; do tar -tzf $(PKG_TMP)/dist/*.tar.gz | \
+		grep -qx "langchain_glm-[^/]*/$$f" || { echo "sdist lacks $$f"; exit 1; }; done
 
 test-packaging: dist-check
 	@rm -rf $(PKG_TMP)/wheel-venv $(PKG_TMP)/floor-venv
