@@ -93,4 +93,4 @@ test-packaging: dist-check
 	@rm -rf $(PKG_TMP)
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache $(PKG_TMP)
