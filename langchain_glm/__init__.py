@@ -14,8 +14,13 @@ from langchain_glm._version import __version__
 
 if TYPE_CHECKING:
     from langchain_glm._errors import (
+        BatchFailedError,
+        BatchIntegrityError,
+        BatchItemMissingError,
+        BatchTimeoutError,
         GLMAPIError,
         GLMAuthenticationError,
+        GLMBatchCleanupWarning,
         GLMConnectionError,
         GLMContentFilterError,
         GLMContextOverflowError,
@@ -28,23 +33,20 @@ if TYPE_CHECKING:
         GLMTimeoutError,
     )
     from langchain_glm._request import GLMCompatibilityWarning, MessageConversionError
-    from langchain_glm.batch import (
-        BatchFailedError,
-        BatchItemMissingError,
-        BatchJob,
-        BatchTimeoutError,
-    )
+    from langchain_glm.batch import BatchJob
     from langchain_glm.chat_models import ChatGLM
     from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
 
 __all__ = [
     "BatchFailedError",
+    "BatchIntegrityError",
     "BatchItemMissingError",
     "BatchJob",
     "BatchTimeoutError",
     "ChatGLM",
     "GLMAPIError",
     "GLMAuthenticationError",
+    "GLMBatchCleanupWarning",
     "GLMCompatibilityWarning",
     "GLMConnectionError",
     "GLMContentFilterError",
@@ -65,10 +67,7 @@ __all__ = [
 ]
 
 _HOMES = {
-    "BatchFailedError": "langchain_glm.batch",
-    "BatchItemMissingError": "langchain_glm.batch",
     "BatchJob": "langchain_glm.batch",
-    "BatchTimeoutError": "langchain_glm.batch",
     "ChatGLM": "langchain_glm.chat_models",
     "GLMCompatibilityWarning": "langchain_glm._request",
     "MessageConversionError": "langchain_glm._request",

@@ -671,6 +671,35 @@ class GLMClient:
             finally:
                 await response.aclose()
 
+    def download(self, path: str) -> Iterator[bytes]:
+        """GET `{base_url}/{path}` and yield its body piece by piece (a Batch API result file).
+
+        Nothing is held beyond one piece, so the file may be of any size; failures before the
+        body starts are retried per policy, later ones raise (mapped, redacted).
+        """
+        with _failures(self._secrets):
+            client = self.sync_http_client()
+            request = self.build_request(client, "GET", path)
+            deadline = Deadline(self._budget, "file download")
+            response = self._retry(lambda: self._send(client, request, deadline))
+            try:
+                yield from response.iter_bytes()
+            finally:
+                response.close()
+
+    async def adownload(self, path: str) -> AsyncIterator[bytes]:
+        """Async twin of `download`."""
+        with _failures(self._secrets):
+            client = self.async_http_client()
+            request = self.build_request(client, "GET", path)
+            deadline = Deadline(self._budget, "file download")
+            response = await self._aretry(lambda: self._asend(client, request, deadline))
+            try:
+                async for piece in response.aiter_bytes():
+                    yield piece
+            finally:
+                await response.aclose()
+
 
 def _check_for(path: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The reply check of an endpoint: chat replies need a choice; others pass as given."""

@@ -69,7 +69,8 @@ def test_thousand_prompts_come_back_in_input_order(backend: Any) -> None:
     assert created["auto_delete_input_file"] is True
     lines = _uploads(backend)[0].splitlines()
     assert len(lines) == 1000
-    assert json.loads(lines[999])["custom_id"] == "req-000999"
+    token = job.batches[0]["metadata"]["langchain_glm_token"]
+    assert json.loads(lines[999])["custom_id"] == f"lcg-{token}-000999"
     assert {json.loads(line)["body"]["max_tokens"] for line in lines} == {20}
     deleted = [r.path for r in backend.requests if r.method == "DELETE"]
     assert len(deleted) == 1  # the output file (the input was auto-deleted)
@@ -141,7 +142,8 @@ def test_cancel_reports_missing_lines(backend: Any) -> None:
     assert isinstance(results[0], AIMessage)
     assert [type(r) for r in results[1:]] == [BatchItemMissingError] * 2
     assert "ended cancelled with 1 completed and 0 failed of 3" in str(results[2])
-    assert "req-000002" in str(results[2])
+    token = job.batches[0]["metadata"]["langchain_glm_token"]
+    assert f"lcg-{token}-000002" in str(results[2])
 
 
 def test_expired_batch_reports_counts(backend: Any) -> None:
