@@ -962,7 +962,8 @@ class BatchJob:
         """Stable job id for `ChatGLM.batch_retrieve` (composite when split over batches)."""
         spans = [span_of(b)[0] for b in self.batches]
         if all(spans) or len(self.batches) == 1:
-            return job_id_of([s or Span(str(b["id"]), 0, 0) for s, b in zip(spans, self.batches)])
+            pairs = zip(spans, self.batches, strict=True)
+            return job_id_of([s or Span(str(b["id"]), 0, 0) for s, b in pairs])
         return JOB_PREFIX + ",".join(str(b["id"]) for b in self.batches)
 
     @property

@@ -744,7 +744,7 @@ class ChatGLM(BaseChatModel):
         call = {k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS}
         stop = call.get("stop")
         params = self._get_invocation_params(**call)
-        meta = dict(self._get_ls_params(**call))
+        meta = dict(self._get_ls_params_with_defaults(**call))
         serialized = dumpd(self)
         return [
             {

@@ -7,13 +7,18 @@ over loopback HTTP against the GLM test server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sys
+import types
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
 from langchain_glm import ChatGLM
@@ -341,3 +346,97 @@ def test_job_repr_and_constructor_are_public(backend: Any) -> None:
     assert isinstance(job, BatchJob)
     assert "test" not in repr(job)  # no API key
     assert isinstance(ChatGLM(use_batch_api=True).use_batch_api, bool)
+
+
+class Runs(BaseCallbackHandler):
+    """Records what each run start says, and how each run ends."""
+
+    raise_error = True
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[Any, ...]] = []
+        self.ends: list[str] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+        meta = kw["metadata"]
+        text = messages[0][-1].content
+        params = json.dumps(kw["invocation_params"], sort_keys=True)
+        self.starts.append((text, kw["tags"], json.dumps(meta, sort_keys=True), kw["name"], params))
+
+    def on_llm_end(self, response: Any, **kw: Any) -> None:
+        self.ends.append(response.generations[0][0].message.text)
+
+    def on_llm_error(self, error: BaseException, **kw: Any) -> None:
+        self.ends.append(type(error).__name__)
+
+
+def _configs(runs: Runs) -> list[RunnableConfig]:
+    return [
+        {"callbacks": [runs], "tags": [f"t{i}"], "metadata": {"n": i}, "run_name": f"r{i}"}
+        for i in range(3)
+    ]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_drop_in_fires_the_callbacks_core_batch_fires(backend: Any, mode: str) -> None:
+    core, ours = Runs(), Runs()
+    prompts = ["a", "b", "c"]
+    backend.llm(max_retries=0).batch(prompts, _configs(core))
+    llm = backend.llm(use_batch_api=True, batch_poll_interval=FAST, max_retries=0)
+    backend.reply("ok a")
+    backend.reply_error(429, "1302")
+    backend.reply("ok c")
+    if mode == "sync":
+        got = llm.batch(prompts, _configs(ours), return_exceptions=True)
+    else:
+        got = asyncio.run(llm.abatch(prompts, _configs(ours), return_exceptions=True))
+    assert sorted(ours.starts) == sorted(core.starts)
+    assert ours.ends == ["ok a", "GLMRateLimitError", "ok c"]
+    assert _texts(got) == ["ok a", "GLMRateLimitError", "ok c"]
+
+
+def test_results_are_copies_a_caller_may_change(backend: Any) -> None:
+    llm = backend.llm()
+    job = llm.batch_submit(["a", "b"]).wait(poll_interval=FAST)
+    first = job.results(keep_files=True)
+    pristine = [m.model_dump() for m in first]
+    for message in first:
+        assert isinstance(message, AIMessage)
+        message.content = "changed"
+        message.response_metadata["model_name"] = "changed"
+        message.additional_kwargs["x"] = 1
+        if message.usage_metadata:
+            message.usage_metadata["total_tokens"] = -1
+    assert [m.model_dump() for m in job.results()] == pristine
+    later = llm.batch_submit(["a", "b"]).wait(poll_interval=FAST).results()
+    assert _texts(later) == ["You said: a", "You said: b"]
+    assert all(m.response_metadata["model_name"] != "changed" for m in later)
+
+
+def test_progress_bar_only_when_asked(backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = backend.llm().batch_submit(["a"])
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm missing
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match=r"langchain-glm\[progress\]"):
+        job.wait(poll_interval=FAST, progress=True)
+    bars: list[Any] = []
+
+    class Bar:
+        def __init__(self, **kw: Any) -> None:
+            bars.append(self)
+            self.total, self.n, self.closed = kw["total"], 0, False
+
+        def set_postfix_str(self, text: str) -> None:
+            self.status = text
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=Bar))
+    job.wait(poll_interval=FAST)
+    assert bars == []  # installed, but not asked for
+    other = backend.llm().batch_submit(["b"])
+    other.wait(poll_interval=FAST, progress=True)
+    assert len(bars) == 1
+    assert (bars[0].n, bars[0].status, bars[0].closed) == (1, "completed", True)
