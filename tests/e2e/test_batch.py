@@ -440,3 +440,27 @@ def test_progress_bar_only_when_asked(backend: Any, monkeypatch: pytest.MonkeyPa
     other.wait(poll_interval=FAST, progress=True)
     assert len(bars) == 1
     assert (bars[0].n, bars[0].status, bars[0].closed) == (1, "completed", True)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_iter_results_streams_and_never_deletes(backend: Any, mode: str) -> None:
+    llm = backend.llm()
+    job = llm.batch_submit(["a", "b", "c"], max_requests_per_batch=2).wait(poll_interval=FAST)
+
+    async def collect() -> list[tuple[int, Any]]:
+        return [pair async for pair in job.aiter_results()]
+
+    pairs = list(job.iter_results()) if mode == "sync" else asyncio.run(collect())
+    assert sorted((i, str(m.content)) for i, m in pairs) == [
+        (0, "You said: a"),
+        (1, "You said: b"),
+        (2, "You said: c"),
+    ]
+    assert not [r for r in backend.requests if r.method == "DELETE"]
+    if mode == "sync":
+        job.delete_files()
+    else:
+        asyncio.run(job.adelete_files())
+    outputs = [b["output_file_id"] for b in job.batches]
+    assert [r.path.rsplit("/", 1)[-1] for r in backend.requests if r.method == "DELETE"] == outputs
+    assert not set(outputs) & set(backend.state["files"])

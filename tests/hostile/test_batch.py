@@ -438,3 +438,16 @@ def test_a_gzip_bomb_output_file_stays_small(
     assert peak < 48 * 2**20
     assert [type(i) for i in items] == [BatchItemMissingError] * 3
     assert len(job.unmatched) == 1
+
+
+def test_a_create_not_found_after_a_502_is_sent_again(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    llm = model(hostile, max_retries=2)
+    routes.on("POST files", {"id": "file_in", "object": "file"})
+    routes.on("POST batches", s.json_reply({"error": {"code": "500", "message": "x"}}, 502))
+    routes.on("POST batches", routes.created("batch_9"))
+    routes.on("GET batches", {"object": "list", "data": [b.batch("batch_8")], "has_more": False})
+    job = run(mode, lambda: llm.batch_submit(["a"]), lambda: llm.abatch_submit(["a"]))
+    assert job.id == "batch_9"
+    assert routes.seen == ["POST files", "POST batches", "GET batches", "POST batches"]
