@@ -710,6 +710,17 @@ class GLMClient:
             finally:
                 await response.aclose()
 
+    def redact(self, error: GLMError) -> GLMError:
+        """Remove this client's secrets from an error built outside a request (a result line).
+
+        Args:
+            error: The error; changed in place.
+
+        Returns:
+            The same error.
+        """
+        return error.redact(self._secrets)
+
     def download(self, path: str) -> Iterator[bytes]:
         """GET `{base_url}/{path}` and yield its body piece by piece (a Batch API result file).
 

@@ -760,19 +760,16 @@ def _delete_files(file_ids: Iterable[str]) -> _Flow[None]:
 
 @dataclass(frozen=True)
 class BatchRequests:
-    """What `ChatGLM` hands a submission: bodies built by `invoke`'s code path.
-
-    Attributes:
-        client: The client the job's requests go through.
-        payloads: One chat-completion body per input, in input order.
-        convert: Turns a result body into the message `invoke` returns.
-        request_timeout: The client's per-request timeout in seconds (None: none).
-    """
+    """What `ChatGLM` hands a submission: bodies built by `invoke`'s code path."""
 
     client: GLMClient
+    """The client the job's requests go through."""
     payloads: Sequence[Mapping[str, Any]]
+    """One chat-completion body per input, in input order (empty to resume a job)."""
     convert: Convert
+    """Turns a result body into the message `invoke` returns."""
     request_timeout: float | None = None
+    """The client's per-request timeout in seconds (None: none); polls cut it further."""
 
 
 @dataclass
@@ -1280,6 +1277,8 @@ class BatchJob:
                     while (line := (yield _NextLine())) is not None:
                         if isinstance(line, Overlong) or line.strip():
                             placed = collector.add(line, span, convert)
+                            if isinstance(placed[1], GLMError):
+                                self._requests.client.redact(placed[1])
                             if placed[0] >= 0:
                                 yield _Emit(placed)
             for placed in collector.missing(span, batch):

@@ -451,3 +451,20 @@ def test_a_create_not_found_after_a_502_is_sent_again(
     job = run(mode, lambda: llm.batch_submit(["a"]), lambda: llm.abatch_submit(["a"]))
     assert job.id == "batch_9"
     assert routes.seen == ["POST files", "POST batches", "GET batches", "POST batches"]
+
+
+def test_a_result_line_echoing_the_key_never_shows_it(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    job = done_job(routes, model(hostile), mode, err="file_err")
+    routes.on(
+        "GET files/file_out/content", s.body(200, b.jsonl(b.line(b.cid(0)), b.line(b.cid(1))))
+    )
+    echo = {"error": {"code": "1214", "message": f"bad key {KEY}"}}
+    content = b.jsonl(b.line(b.cid(2), echo, 400), b.line("stranger", echo, 400))
+    routes.on("GET files/file_err/content", s.body(200, content))
+    items = results(job, mode, keep_files=True)
+    assert isinstance(items[2], GLMInvalidRequestError)
+    shown = [str(items[2]), repr(items[2]), *map(str, job.unmatched)]
+    assert len(shown) == 3
+    assert all(KEY not in text and "bad key ***" in text for text in shown)

@@ -439,6 +439,10 @@ def test_emulation_rejects_bad_requests(emulator: Emulator) -> None:
         wrong = http.post("/files", data={"purpose": "agent"}, files={"file": b"{}"})
         assert wrong.status_code == 400
         assert http.post("/batches", json={"input_file_id": "nope"}).status_code == 400
+        file_id = _upload(http, _lines(1))
+        for meta in ({str(i): "v" for i in range(17)}, {"k": 1}, {"k" * 65: "v"}, ["x"]):
+            body = {"input_file_id": file_id, "endpoint": ENDPOINT, "metadata": meta}
+            assert http.post("/batches", json=body).status_code == 400
         assert http.get("/batches/batch_404").status_code == 404
         assert http.delete("/files/file_404").status_code == 404
         assert http.put("/batches").status_code == 404
