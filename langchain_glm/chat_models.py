@@ -51,7 +51,7 @@ from langchain_glm.data._profiles import profile_data
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from langchain_glm.batch import BatchJob
+    from langchain_glm.batch import BatchJob, BatchRequests
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 """China-mainland (BigModel) pay-as-you-go endpoint, the default."""
@@ -649,8 +649,10 @@ class ChatGLM(BaseChatModel):
 
     def _batch_requests(
         self, inputs: Sequence[LanguageModelInput], kwargs: Mapping[str, Any]
-    ) -> tuple[Any, dict[str, Any]]:
+    ) -> tuple[BatchRequests, dict[str, Any]]:
         """The bodies `invoke` would send, the client and result converter, the job options."""
+        from langchain_glm.batch import BatchRequests
+
         options = {k: v for k, v in kwargs.items() if k in _BATCH_OPTIONS}
         call_kwargs = {
             k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS and k not in _STREAM_ONLY
@@ -666,7 +668,7 @@ class ChatGLM(BaseChatModel):
         convert = functools.partial(batch_message, model=model, output_version=self.output_version)
         limit = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
         payloads = [call.payload for call in calls]
-        return _batch_module().BatchRequests(client, payloads, convert, limit), options
+        return BatchRequests(client, payloads, convert, limit), options
 
     def batch(
         self,
@@ -695,7 +697,9 @@ class ChatGLM(BaseChatModel):
         """
         if not self.use_batch_api or not inputs:
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
-        runs = _batch_module().DropInRuns(self._run_starts(inputs, config, kwargs))
+        from langchain_glm.batch import DropInRuns
+
+        runs = DropInRuns(self._run_starts(inputs, config, kwargs))
         runs.start()
         try:
             job = self.batch_submit(inputs, **kwargs)
@@ -720,7 +724,9 @@ class ChatGLM(BaseChatModel):
             return await super().abatch(
                 inputs, config, return_exceptions=return_exceptions, **kwargs
             )
-        runs = _batch_module().DropInRuns(self._run_starts(inputs, config, kwargs))
+        from langchain_glm.batch import DropInRuns
+
+        runs = DropInRuns(self._run_starts(inputs, config, kwargs))
         await runs.astart()
         try:
             job = await self.abatch_submit(inputs, **kwargs)
@@ -918,13 +924,6 @@ def _checked(key: str, value: Any) -> Any:
         annotation = ChatGLM.model_fields[key].annotation if key in _BODY_FIELDS else adapter
         msg = f"{key}={value!r} is not valid for ChatGLM.{key} ({annotation}); nothing was sent."
         raise ValueError(msg) from None
-
-
-def _batch_module() -> Any:
-    """`langchain_glm.batch`, imported on first use (it costs ~5 ms of import time)."""
-    from langchain_glm import batch
-
-    return batch
 
 
 def batch_message(body: dict[str, Any], *, model: str, output_version: str | None) -> AIMessage:
