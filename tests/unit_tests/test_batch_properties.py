@@ -24,8 +24,9 @@ from langchain_glm._errors import (
     GLMError,
     GLMRateLimitError,
 )
-from langchain_glm.batch import Collector, LineReader, Span
+from langchain_glm.batch import Collector, LineReader, Span, dumps
 from langchain_glm.chat_models import batch_message
+from tests.unit_tests.test_batch import COMPLETION, Emulator
 
 EXAMPLES = os.environ.get("HYPOTHESIS_EXAMPLES")
 PROPERTY = settings(
@@ -122,3 +123,65 @@ def test_every_slot_gets_its_own_answer_or_a_typed_error(
             assert item.custom_id == cid(index)
             assert cid(index) in str(item)
     assert len(collector.unmatched) == len(strangers)  # nothing lost, nothing misplaced
+
+
+# ------------------------------------------------ mutating a result changes nothing else
+
+_JOBS: dict[str, Any] = {}
+
+
+def _finished_job(emulator: Emulator) -> Any:
+    """A finished job of three answers (reasoning, tool call, usage) and one error."""
+    emulator.reply_raw(dumps(COMPLETION), times=3)
+    emulator.reply_error(429, "1302")
+    return emulator.llm(max_retries=0).batch_submit(["a", "b", "c", "d"]).wait(poll_interval=0.01)
+
+
+def _mutate(item: Any, choice: int) -> None:
+    """Change one field of a message (or error) in place, in a way pydantic allows."""
+    if isinstance(item, GLMError):
+        item.message, item.custom_id = "changed", "changed"
+        return
+    name = sorted(type(item).model_fields)[choice % len(type(item).model_fields)]
+    value = getattr(item, name)
+    if isinstance(value, dict):
+        nested = next((v for v in value.values() if isinstance(v, dict | list)), None)
+        if isinstance(nested, dict):
+            nested["changed"] = 1
+        elif isinstance(nested, list):
+            nested.append({"changed": 1})
+        value["changed"] = {"deep": [1]}
+    elif isinstance(value, list) and value:  # tool calls: change one, add a copy
+        value[0]["id"] = "changed"
+        value.append(dict(value[0]))
+    else:
+        setattr(item, name, "changed" if isinstance(value, str) or value is None else value)
+
+
+def _dumped(items: list[Any]) -> list[Any]:
+    return [i.model_dump() if isinstance(i, AIMessage) else (type(i), str(i)) for i in items]
+
+
+@PROPERTY
+@given(st.integers(0, 3), st.integers(0, 40), st.booleans())
+def test_mutating_one_result_changes_no_other_result_or_later_job(
+    index: int, choice: int, twice: bool
+) -> None:
+    if not _JOBS:
+        emulator = Emulator()
+        _JOBS["emulator"], _JOBS["job"] = emulator, _finished_job(emulator)
+        _JOBS["pristine"] = _dumped(_JOBS["job"].results(keep_files=True))
+    job, pristine = _JOBS["job"], _JOBS["pristine"]
+    got = job.results(keep_files=True)
+    _mutate(got[index], choice)
+    if twice:
+        _mutate(got[index], choice + 1)
+    assert [d for n, d in enumerate(_dumped(got)) if n != index] == [
+        d for n, d in enumerate(pristine) if n != index
+    ]
+    assert _dumped(job.results(keep_files=True)) == pristine
+    if choice == 0:  # a later job, now and then (each one costs a few ms)
+        later = _finished_job(_JOBS["emulator"]).results(keep_files=True)
+        assert [type(x) for x in later] == [type(x) for x in got]
+        assert _dumped(later)[0]["content"] == pristine[0]["content"]
+        assert _dumped(later)[0]["tool_calls"] == pristine[0]["tool_calls"]
