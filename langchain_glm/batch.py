@@ -796,7 +796,7 @@ class _Submission:
         except GLMError as exc:
             if batches:
                 job = job_id_of([s for s, _ in map(span_of, batches) if s])
-                raise for_batch_job(exc, job).with_traceback(exc.__traceback__) from exc
+                raise for_batch_job(exc, job) from exc.__cause__
             raise
         return BatchJob(self.requests, batches)
 

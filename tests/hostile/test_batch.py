@@ -468,3 +468,23 @@ def test_a_result_line_echoing_the_key_never_shows_it(
     shown = [str(items[2]), repr(items[2]), *map(str, job.unmatched)]
     assert len(shown) == 3
     assert all(KEY not in text and "bad key ***" in text for text in shown)
+
+
+def test_a_failed_later_create_names_the_batches_already_made(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    llm = model(hostile)
+    routes.on("POST files", {"id": "file_1", "object": "file"}, {"id": "file_2", "object": "file"})
+    refused = s.json_reply({"error": {"code": "1210", "message": "bad"}}, 400)
+    routes.on("POST batches", routes.created("batch_1"), refused)
+    routes.on("DELETE files/file_2", {"deleted": True})
+    with pytest.raises(GLMInvalidRequestError) as raised:
+        run(
+            mode,
+            lambda: llm.batch_submit(["a", "b"], max_requests_per_batch=1),
+            lambda: llm.abatch_submit(["a", "b"], max_requests_per_batch=1),
+        )
+    assert raised.value.job_id == "batch_1"
+    assert "batch_1" in str(raised.value)
+    assert raised.value.__cause__ is not raised.value
+    assert routes.seen[-1] == "DELETE files/file_2"
