@@ -82,6 +82,8 @@ MAX_REQUESTS_PER_BATCH = 50_000
 """GLM's limit of requests per batch file; more inputs are split over several batches."""
 MAX_BYTES_PER_BATCH = 100 * 1024 * 1024
 """GLM's limit of bytes per batch file (100 MB); larger inputs are split."""
+MAX_UNMATCHED = 100
+"""Result lines of no input kept as errors in `BatchJob.unmatched`; the rest are counted."""
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """Longest result line read; a longer one becomes its slot's error (GLM answers are ~1 MB)."""
 ENDPOINT = "/v4/chat/completions"
@@ -288,7 +290,8 @@ def span_of(batch: Mapping[str, Any]) -> tuple[Span | None, str | None]:
     if len(str(start)) > 9 or len(str(count)) > 9:
         return None, None
     ok = isinstance(token, str) and re.fullmatch(r"[0-9a-f]{16}", token)
-    return Span(str(batch["id"]), int(str(start)), int(str(count))), str(token) if ok else None
+    span = Span(str(batch.get("id")), int(str(start)), int(str(count)))
+    return span, str(token) if ok else None
 
 
 def checked_batch(data: object, batch_id: str | None = None) -> dict[str, Any]:
@@ -448,7 +451,9 @@ class Collector:
         self.seen = bytearray(total)  # 0 none, 1 answer, 2 error, 3 refused
         self.slots: list[Result | None] | None = [None] * total if keep else None
         self.unmatched: list[BatchIntegrityError] = []
-        """Errors for the lines that belong to no input of this job."""
+        """Errors for the first `MAX_UNMATCHED` lines that belong to no input of this job."""
+        self.refused = 0
+        """How many lines belonged to no input (a server cannot grow `unmatched` unbounded)."""
 
     def add(self, raw: bytes | Overlong, span: Span, convert: Convert) -> tuple[int, Result]:
         """Place one line; returns (position, what the slot now holds), or (-1, error)."""
@@ -460,7 +465,9 @@ class Collector:
                 f"result line with {why} is not an input of batch {span.batch_id}: {item}"
             )
             error.custom_id = line_id
-            self.unmatched.append(error)
+            self.refused += 1
+            if len(self.unmatched) < MAX_UNMATCHED:
+                self.unmatched.append(error)
             return -1, error
         kind = 2 if isinstance(item, GLMError) else 1
         if self.seen[index]:
@@ -480,7 +487,7 @@ class Collector:
         for index in range(span.start, span.start + span.count):
             if not self.seen[index]:
                 line_id = custom_id(self.token, index) if self.token else f"req-{index:06d}"
-                error = BatchItemMissingError(_missing(batch, index, line_id, self.unmatched))
+                error = BatchItemMissingError(_missing(batch, index, line_id, self.refused))
                 error.custom_id = line_id
                 self.seen[index] = 2
                 if self.slots is not None:
@@ -510,16 +517,14 @@ def _name_line(error: GLMError, line_id: str) -> None:
         error.args = (error.message,)
 
 
-def _missing(
-    batch: Mapping[str, Any], index: int, line_id: str, unmatched: Sequence[GLMError]
-) -> str:
+def _missing(batch: Mapping[str, Any], index: int, line_id: str, refused: int) -> str:
     """The message for an input without a result line."""
     counts = batch.get("request_counts") or {}
-    refused = f"; {len(unmatched)} result lines matched no input" if unmatched else ""
+    strays = f"; {refused} result lines matched no input" if refused else ""
     return (
         f"{line_id}: no result for input {index}: batch {batch['id']} ended "
         f"{batch.get('status')} with {counts.get('completed', 0)} completed and "
-        f"{counts.get('failed', 0)} failed of {counts.get('total', 0)} requests{refused}"
+        f"{counts.get('failed', 0)} failed of {counts.get('total', 0)} requests{strays}"
     )
 
 
@@ -943,7 +948,8 @@ class BatchJob:
         self.batches: list[dict[str, Any]] = [dict(b) for b in batches]
         """GLM's batch objects as last fetched, in input order."""
         self.unmatched: list[BatchIntegrityError] = []
-        """Result lines that belonged to no input of this job (set by `results`)."""
+        """Result lines that belonged to no input of this job (the first `MAX_UNMATCHED`;
+        set by reading results)."""
         self._requests = BatchRequests(
             requests.client, (), requests.convert, requests.request_timeout
         )
@@ -1285,6 +1291,7 @@ class BatchJob:
                 yield _Emit(placed)
         for error in collector.unmatched:
             _LOG.warning("GLM batch job %s: %s", self.id, error)
+        self.unmatched = collector.unmatched
         return collector
 
     def _results_flow(self, return_exceptions: bool, keep_files: bool) -> _Flow[list[Result]]:
@@ -1292,7 +1299,6 @@ class BatchJob:
         if self._results is None:
             collector = yield from self._read_flow(keep=True)
             self._results = cast("list[Result]", collector.slots)
-            self.unmatched = collector.unmatched
         items = _checked([_copied(item) for item in self._results], return_exceptions)
         if not keep_files:
             yield from self._delete_flow()

@@ -24,6 +24,7 @@ from langchain_glm._errors import (
 )
 from langchain_glm.batch import (
     ENDPOINT,
+    MAX_UNMATCHED,
     Chunk,
     Collector,
     LineReader,
@@ -42,6 +43,7 @@ from langchain_glm.batch import (
     parse_result_line,
     poll_delays,
     position_of,
+    span_of,
     split_lines,
 )
 from langchain_glm.chat_models import batch_message
@@ -470,3 +472,23 @@ def test_emulation_cancel_expire_and_list(emulator: Emulator) -> None:
     assert page["has_more"] is True
     assert [b["id"] for b in rest["data"]] == [one["id"]]
     assert rest["has_more"] is False
+
+
+def test_span_of_reads_only_well_formed_metadata() -> None:
+    meta = {"langchain_glm_start": "3", "langchain_glm_count": "2", "langchain_glm_token": TOKEN}
+    assert span_of({"id": "b", "metadata": meta}) == (Span("b", 3, 2), TOKEN)
+    assert span_of({"metadata": meta})[0] is not None  # a listed object without id: no KeyError
+    for bad in (None, [], {"langchain_glm_start": 3}, {**meta, "langchain_glm_count": "²"}):
+        assert span_of({"id": "b", "metadata": bad}) == (None, None)
+    assert span_of({"id": "b", "metadata": {**meta, "langchain_glm_token": "x"}})[1] is None
+
+
+def test_lines_of_no_input_are_counted_but_kept_only_up_to_a_cap() -> None:
+    span = Span("batch_1", 0, 1)
+    collector = Collector([span], TOKEN)
+    for n in range(MAX_UNMATCHED + 50):
+        collector.add(_line(200, COMPLETION, f"stranger-{n}"), span, convert)
+    assert len(collector.unmatched) == MAX_UNMATCHED
+    assert collector.refused == MAX_UNMATCHED + 50
+    [(_, missing)] = collector.missing(span, {"id": "batch_1", "status": "completed"})
+    assert f"{MAX_UNMATCHED + 50} result lines matched no input" in str(missing)
