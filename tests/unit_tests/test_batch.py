@@ -478,6 +478,7 @@ def test_span_of_reads_only_well_formed_metadata() -> None:
     meta = {"langchain_glm_start": "3", "langchain_glm_count": "2", "langchain_glm_token": TOKEN}
     assert span_of({"id": "b", "metadata": meta}) == (Span("b", 3, 2), TOKEN)
     assert span_of({"metadata": meta})[0] is not None  # a listed object without id: no KeyError
+    bad: Any
     for bad in (None, [], {"langchain_glm_start": 3}, {**meta, "langchain_glm_count": "²"}):
         assert span_of({"id": "b", "metadata": bad}) == (None, None)
     assert span_of({"id": "b", "metadata": {**meta, "langchain_glm_token": "x"}})[1] is None
