@@ -33,6 +33,7 @@ import time
 import uuid
 import warnings
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Callable,
     Generator,
@@ -632,7 +633,7 @@ def _boxed(flow: _Flow[_T], box: list[_T]) -> _Flow[None]:
     box.append((yield from flow))
 
 
-def _lines(pieces: Iterator[bytes]) -> Iterator[bytes | Overlong]:
+def _lines(pieces: Iterator[bytes]) -> Generator[bytes | Overlong]:
     """The capped lines of a downloaded file."""
     reader = LineReader()
     for piece in pieces:
@@ -640,7 +641,7 @@ def _lines(pieces: Iterator[bytes]) -> Iterator[bytes | Overlong]:
     yield from reader.finish()
 
 
-async def _alines(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes | Overlong]:
+async def _alines(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes | Overlong]:
     """Async twin of `_lines`."""
     reader = LineReader()
     async for piece in pieces:
@@ -659,11 +660,18 @@ def _client_for(client: GLMClient, step: _Http) -> GLMClient:
     return client.with_options(timeout=step.timeout, max_retries=step.retries)
 
 
+_Thrown = (Exception, KeyboardInterrupt, asyncio.CancelledError)
+"""What a failed step throws back into its flow (not `GeneratorExit`: that only closes)."""
+
+
 def _drive(client: GLMClient, flow: _Flow[None]) -> Iterator[Any]:
-    """Run a flow with blocking I/O, yielding what it emits; a `GLMError` goes back in."""
+    """Run a flow with blocking I/O, yielding what it emits; a failure goes back in.
+
+    A download is closed as soon as the flow opens another, ends or fails.
+    """
     reply: Any = None
-    error: GLMError | None = None
-    lines: Iterator[bytes | Overlong] | None = None
+    error: BaseException | None = None
+    lines: Generator[bytes | Overlong] | None = None
     try:
         while True:
             try:
@@ -677,6 +685,8 @@ def _drive(client: GLMClient, flow: _Flow[None]) -> Iterator[Any]:
                 elif isinstance(step, _Sleep):
                     time.sleep(step.seconds)
                 elif isinstance(step, _Open):
+                    if lines is not None:
+                        lines.close()
                     lines = _lines(client.download(step.path))
                 elif isinstance(step, _NextLine):
                     reply = next(lines, None) if lines is not None else None
@@ -685,17 +695,19 @@ def _drive(client: GLMClient, flow: _Flow[None]) -> Iterator[Any]:
                         step.method, step.path, content=step.body,
                         content_type=step.content_type, check=None,
                     )  # fmt: skip
-            except GLMError as exc:
+            except _Thrown as exc:
                 error = exc
     finally:
+        if lines is not None:
+            lines.close()
         flow.close()
 
 
 async def _adrive(client: GLMClient, flow: _Flow[None]) -> AsyncIterator[Any]:
     """Async twin of `_drive`."""
     reply: Any = None
-    error: GLMError | None = None
-    lines: AsyncIterator[bytes | Overlong] | None = None
+    error: BaseException | None = None
+    lines: AsyncGenerator[bytes | Overlong] | None = None
     try:
         while True:
             try:
@@ -709,6 +721,8 @@ async def _adrive(client: GLMClient, flow: _Flow[None]) -> AsyncIterator[Any]:
                 elif isinstance(step, _Sleep):
                     await asyncio.sleep(step.seconds)
                 elif isinstance(step, _Open):
+                    if lines is not None:
+                        await lines.aclose()
                     lines = _alines(client.adownload(step.path))
                 elif isinstance(step, _NextLine):
                     reply = await anext(lines, None) if lines is not None else None
@@ -717,9 +731,11 @@ async def _adrive(client: GLMClient, flow: _Flow[None]) -> AsyncIterator[Any]:
                         step.method, step.path, content=step.body,
                         content_type=step.content_type, check=None,
                     )  # fmt: skip
-            except GLMError as exc:
+            except _Thrown as exc:
                 error = exc
     finally:
+        if lines is not None:
+            await lines.aclose()
         flow.close()
 
 

@@ -14,6 +14,7 @@ import sys
 import types
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -464,3 +465,31 @@ def test_iter_results_streams_and_never_deletes(backend: Any, mode: str) -> None
     outputs = [b["output_file_id"] for b in job.batches]
     assert [r.path.rsplit("/", 1)[-1] for r in backend.requests if r.method == "DELETE"] == outputs
     assert not set(outputs) & set(backend.state["files"])
+
+
+class Interrupted(Emulator):
+    """The emulation, with a Ctrl-C arriving during the first status poll."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and "/batches/" in request.url.path:
+            raise KeyboardInterrupt
+        return super().handle_request(request)
+
+
+def test_an_interrupted_wait_names_the_job() -> None:
+    llm = Interrupted().llm()
+    job = llm.batch_submit(["a"])
+    with pytest.raises(KeyboardInterrupt) as raised:
+        job.wait(poll_interval=FAST)
+    assert any(job.id in note and "batch_retrieve" in note for note in raised.value.__notes__)
+
+
+async def test_a_cancelled_await_completion_names_the_job(backend: Any) -> None:
+    backend.state["auto_advance"] = False
+    job = await backend.llm().abatch_submit(["a"])
+    task = asyncio.ensure_future(job.await_completion(poll_interval=30))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError) as raised:
+        await task
+    assert any(job.id in note for note in raised.value.__notes__)
