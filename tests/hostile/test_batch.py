@@ -30,7 +30,7 @@ from langchain_glm._errors import (
     GLMInvalidRequestError,
     GLMRateLimitError,
 )
-from langchain_glm.batch import BatchJob, Result
+from langchain_glm.batch import MAX_LINE_BYTES, BatchJob, Result
 from tests.hostile import batch_server as b
 from tests.hostile import server as s
 from tests.hostile.server import HostileServer
@@ -488,3 +488,17 @@ def test_a_failed_later_create_names_the_batches_already_made(
     assert "batch_1" in str(raised.value)
     assert raised.value.__cause__ is not raised.value
     assert routes.seen[-1] == "DELETE files/file_2"
+
+
+def test_a_line_over_the_cap_is_its_own_error(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    job = done_job(routes, model(hostile, timeout=60), mode)
+    huge = b.line(b.cid(1), b.answer("x" * (MAX_LINE_BYTES + 1)))
+    content = b.jsonl(b.line(b.cid(0)), huge, b.line(b.cid(2)))
+    routes.on("GET files/file_out/content", s.body(200, content, "application/octet-stream"))
+    items = results(job, mode, keep_files=True)
+    assert texts(items)[::2] == [f"answer {b.cid(0)}", f"answer {b.cid(2)}"]
+    assert isinstance(items[1], GLMAPIError)
+    assert items[1].custom_id == b.cid(1)
+    assert f"over {MAX_LINE_BYTES}" in str(items[1])
