@@ -1,4 +1,4 @@
-"""LangChain integration for Zhipu / Z.ai GLM chat models.
+"""LangChain integration for Zhipu / Z.ai GLM: chat models, embeddings and rerank.
 
 Names are imported on first use: the package's pytest plugin (`langchain_glm.testing`)
 is loaded into every pytest run of every project that installs us, and must not pay
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from langchain_glm._request import GLMCompatibilityWarning, MessageConversionError
     from langchain_glm.batch import BatchJob
     from langchain_glm.chat_models import ChatGLM
+    from langchain_glm.embeddings import GLMEmbeddings
+    from langchain_glm.rerank import GLMRerank
     from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
 
 __all__ = [
@@ -51,12 +53,14 @@ __all__ = [
     "GLMConnectionError",
     "GLMContentFilterError",
     "GLMContextOverflowError",
+    "GLMEmbeddings",
     "GLMError",
     "GLMInvalidRequestError",
     "GLMNotFoundError",
     "GLMPermissionDeniedError",
     "GLMQuotaExceededError",
     "GLMRateLimitError",
+    "GLMRerank",
     "GLMTimeoutError",
     "MessageConversionError",
     "__version__",
@@ -70,6 +74,8 @@ _HOMES = {
     "BatchJob": "langchain_glm.batch",
     "ChatGLM": "langchain_glm.chat_models",
     "GLMCompatibilityWarning": "langchain_glm._request",
+    "GLMEmbeddings": "langchain_glm.embeddings",
+    "GLMRerank": "langchain_glm.rerank",
     "MessageConversionError": "langchain_glm._request",
     "mcp_tool": "langchain_glm.tools",
     "retrieval_tool": "langchain_glm.tools",

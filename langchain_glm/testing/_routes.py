@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from langchain_glm.testing import _batch, _chat
+from langchain_glm.testing import _batch, _chat, _retrieval
 from langchain_glm.testing._base import Handler, Host, RecordedRequest, WireReply
 
 BASE_PATHS = ("/api/paas/v4", "/api/coding/paas/v4", "/v1")
@@ -41,6 +41,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/tokenizer", _chat.tokenizer),
     Route("/files", _batch_api, prefix=True, methods=None),
     Route("/batches", _batch_api, prefix=True, methods=None),
+    Route("/embeddings", _retrieval.embeddings),
+    Route("/rerank", _retrieval.rerank),
 )
 """Every route served, one family after another."""
 
