@@ -1287,28 +1287,37 @@ class BatchJob:
                 raise BatchFailedError(reason, batch_id=str(batch["id"]))
         spans, token = self._job_spans()
         collector = Collector(spans, token, keep=keep)
-        convert = self._requests.convert
         for span, batch in zip(spans, self.batches, strict=True):
             if batch.get("status") == "failed":
-                for placed in collector.fail(span, batch, failure_reason(batch)):
-                    yield _Emit(placed)
-                continue
-            for key in ("output_file_id", "error_file_id"):
-                if file_id := batch.get(key):
-                    yield _Open(f"files/{file_id}/content")
-                    while (line := (yield _NextLine())) is not None:
-                        if isinstance(line, Overlong) or line.strip():
-                            placed = collector.add(line, span, convert)
-                            if isinstance(placed[1], GLMError):
-                                self._requests.client.redact(placed[1])
-                            if placed[0] >= 0:
-                                yield _Emit(placed)
-            for placed in collector.missing(span, batch):
-                yield _Emit(placed)
+                placed = collector.fail(span, batch, failure_reason(batch))
+            else:
+                for key in ("output_file_id", "error_file_id"):
+                    if file_id := batch.get(key):
+                        yield from self._read_file(collector, span, f"files/{file_id}/content")
+                placed = collector.missing(span, batch)
+            for index, item in placed:
+                yield _Emit((index, self._own(item)))
         for error in collector.unmatched:
             _LOG.warning("GLM batch job %s: %s", self.id, error)
         self.unmatched = collector.unmatched
         return collector
+
+    def _read_file(self, collector: Collector, span: Span, path: str) -> _Flow[None]:
+        """Stream one result file into the collector, emitting each slot it fills."""
+        yield _Open(path)
+        while (line := (yield _NextLine())) is not None:
+            if isinstance(line, Overlong) or line.strip():
+                index, item = collector.add(line, span, self._requests.convert)
+                self._own(item)
+                if index >= 0:
+                    yield _Emit((index, item))
+
+    def _own(self, item: Result) -> Result:
+        """Mark a slot's error as this job's (`job_id`), its server text redacted."""
+        if isinstance(item, GLMError):
+            item.job_id = self.id
+            self._requests.client.redact(item)
+        return item
 
     def _results_flow(self, return_exceptions: bool, keep_files: bool) -> _Flow[list[Result]]:
         """Read once, hand back copies, and delete the files only after that."""
@@ -1365,7 +1374,10 @@ class DropInRuns:
             await run.on_llm_error(error, response=LLMResult(generations=[]))
 
     def end(self, results: Sequence[Result], return_exceptions: bool) -> list[Result]:
-        """Fire `on_llm_end` / `on_llm_error` per input; raise the first error if asked."""
+        """Fire `on_llm_end` / `on_llm_error` per input; raise the first error if asked.
+
+        The error raised names its job (`for_batch_job`), as every batch error does.
+        """
         for run, item in zip(self._runs, results, strict=True):
             if isinstance(item, GLMError):
                 run.on_llm_error(item, response=LLMResult(generations=[]))
@@ -1391,11 +1403,11 @@ def _llm_result(message: AIMessage, run_id: str) -> LLMResult:
 
 
 def _checked(results: Sequence[Result], return_exceptions: bool) -> list[Result]:
-    """The results, or the first error raised when errors are not wanted."""
+    """The results, or the first error raised (named by its job) when errors are not wanted."""
     if not return_exceptions:
         for item in results:
             if isinstance(item, GLMError):
-                raise item
+                raise item if item.job_id is None else for_batch_job(item, item.job_id)
     return list(results)
 
 

@@ -326,9 +326,14 @@ def test_drop_in_batch_honours_return_exceptions(backend: Any) -> None:
     backend.reply_error(429, "1302")
     results = llm.batch(["a", "b"], return_exceptions=True)
     assert _texts(results) == ["ok", "GLMRateLimitError"]
+    assert isinstance(results[1], GLMRateLimitError)
+    assert results[1].job_id is not None
     backend.reply_error(429, "1302")
-    with pytest.raises(GLMRateLimitError):
+    with pytest.raises(GLMRateLimitError) as raised:
         llm.batch(["a"])
+    assert raised.value.job_id is not None
+    assert raised.value.job_id in str(raised.value)
+    assert str(raised.value.custom_id) in str(raised.value)
     assert llm.batch([]) == []
 
 
