@@ -578,7 +578,8 @@ def transient(error: GLMError) -> bool:
     """Whether a failed status poll (a GET, safe to repeat) is worth polling on after."""
     if isinstance(error, GLMRateLimitError | GLMTimeoutError | GLMConnectionError):
         return True
-    return isinstance(error, GLMAPIError) and (error.status_code or 500) >= 500
+    status = error.status_code
+    return isinstance(error, GLMAPIError) and not (status is not None and 400 <= status < 500)
 
 
 # --------------------------------------------------------------------------- I/O steps
@@ -693,7 +694,7 @@ def _drive(client: GLMClient, flow: _Flow[None]) -> Iterator[Any]:
                 else:
                     reply = _client_for(client, step).request(
                         step.method, step.path, content=step.body,
-                        content_type=step.content_type, check=None,
+                        content_type=step.content_type, check=dict,
                     )  # fmt: skip
             except _Thrown as exc:
                 error = exc
@@ -729,7 +730,7 @@ async def _adrive(client: GLMClient, flow: _Flow[None]) -> AsyncIterator[Any]:
                 else:
                     reply = await _client_for(client, step).arequest(
                         step.method, step.path, content=step.body,
-                        content_type=step.content_type, check=None,
+                        content_type=step.content_type, check=dict,
                     )  # fmt: skip
             except _Thrown as exc:
                 error = exc
@@ -756,16 +757,14 @@ async def _arun(client: GLMClient, flow: _Flow[_T]) -> _T:
 
 
 def _json_step(step: _Http) -> _Flow[dict[str, Any]]:
-    """Send one request and decode the JSON object that comes back."""
-    raw = yield step
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise malformed(f"{step.method} {step.path}: not a JSON object: {excerpt(raw)}")
-    if data.get("error"):
-        raise error_from_payload(data, 200)
+    """Send one request; the JSON object that comes back.
+
+    The client decodes and checks it, capped like every reply: a non-object or a GLM error
+    object raises its typed error.
+    """
+    data = yield step
+    if not isinstance(data, dict):  # pragma: no cover - the client's check guarantees it
+        raise malformed(f"{step.method} {step.path}: not a JSON object")
     return data
 
 

@@ -17,10 +17,14 @@ from langchain_core.messages import AIMessage
 from langchain_glm import ChatGLM
 from langchain_glm._errors import (
     GLMAPIError,
+    GLMAuthenticationError,
+    GLMConnectionError,
     GLMContextOverflowError,
     GLMError,
     GLMInvalidRequestError,
+    GLMNotFoundError,
     GLMRateLimitError,
+    GLMTimeoutError,
 )
 from langchain_glm.batch import (
     ENDPOINT,
@@ -45,6 +49,7 @@ from langchain_glm.batch import (
     position_of,
     span_of,
     split_lines,
+    transient,
 )
 from langchain_glm.chat_models import batch_message
 from langchain_glm.testing import GLMTransport, advance_batches, expire_batches
@@ -493,3 +498,20 @@ def test_lines_of_no_input_are_counted_but_kept_only_up_to_a_cap() -> None:
     assert collector.refused == MAX_UNMATCHED + 50
     [(_, missing)] = collector.missing(span, {"id": "batch_1", "status": "completed"})
     assert f"{MAX_UNMATCHED + 50} result lines matched no input" in str(missing)
+
+
+def test_which_poll_failures_are_polled_through() -> None:
+    through = [
+        GLMTimeoutError("t", retryable=False),
+        GLMConnectionError("reset", retryable=False),
+        GLMRateLimitError("busy", status_code=429),
+        GLMAPIError("5xx", status_code=503),
+        GLMAPIError("garbage", status_code=200),
+        GLMAPIError("garbage"),
+    ]
+    stop = [
+        GLMAuthenticationError("key", status_code=401),
+        GLMNotFoundError("gone", status_code=404),
+    ]
+    assert [transient(e) for e in through] == [True] * len(through)
+    assert [transient(e) for e in stop] == [False] * len(stop)
