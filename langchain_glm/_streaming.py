@@ -313,26 +313,17 @@ def _scan(text: str) -> tuple[bool, bool, str]:
 
 # ---------------------------------------------------------------- chunk construction
 #
-# Most chunks of a stream carry only text or reasoning. Validating each one through
-# pydantic (`AIMessageChunk(...)`, then `ChatGenerationChunk(...)`) costs more than
-# everything else we do per chunk, and langchain-core keeps every chunk until the stream
-# ends, so the bytes of each one count too. Those chunks are therefore built directly,
-# field for field as validation would build them (tests/unit_tests/test_streaming.py
-# proves equality with validated ones), with the empty containers, the `fields_set` and
-# the extras dict shared between chunks instead of a fresh copy in each. Chunks with tool
-# calls, extras or `chunk_position` go through validation as usual.
+# Most chunks of a stream carry only text or reasoning. They are built with pydantic's
+# public `model_construct` (no validation: every value is already checked here), field for
+# field as `AIMessageChunk(content=..., additional_kwargs=..., response_metadata=..., id=...)`
+# and `ChatGenerationChunk(message=...)` would build them (tests/unit_tests/test_streaming.py
+# proves equality). Every chunk gets its own containers: LangGraph reducers, callback
+# handlers and user code mutate messages, so nothing mutable is shared between two chunks
+# (tests/unit_tests/test_isolation.py proves it). Chunks with tool calls, extras or
+# `chunk_position` go through validation as usual.
 
-_EMPTY_KWARGS: dict[str, Any] = {}
-_NO_CALLS: list[Any] = []
-_NO_EXTRA: dict[str, Any] = {}
-_MESSAGE_FIELDS = {"content", "additional_kwargs", "tool_call_chunks", "response_metadata", "id"}
-"""The `fields_set` of `AIMessageChunk(content=..., additional_kwargs=..., tool_call_chunks=...,
-response_metadata=..., id=...)`; it already holds `id` and `response_metadata`, the two
-fields `BaseChatModel.stream` assigns, so assignment never changes the shared set."""
-_GENERATION_FIELDS = {"message", "text"}
-_new_message = AIMessageChunk.__new__
-_new_generation = ChatGenerationChunk.__new__
-_set = object.__setattr__
+_construct_message = AIMessageChunk.model_construct
+_construct_generation = ChatGenerationChunk.model_construct
 
 
 def text_chunk(content: str, reasoning: str | None, chunk_id: str | None) -> AIMessageChunk:
@@ -344,30 +335,23 @@ def text_chunk(content: str, reasoning: str | None, chunk_id: str | None) -> AIM
         chunk_id: GLM's response id.
 
     Returns:
-        The chunk.
+        The chunk, with containers of its own.
     """
-    message = _new_message(AIMessageChunk)
-    _set(
-        message,
-        "__dict__",
-        {
-            "content": content,
-            "additional_kwargs": {"reasoning_content": reasoning} if reasoning else _EMPTY_KWARGS,
-            "response_metadata": {"model_provider": PROVIDER},
-            "type": "AIMessageChunk",
-            "name": None,
-            "id": chunk_id,
-            "tool_calls": _NO_CALLS,
-            "invalid_tool_calls": _NO_CALLS,
-            "usage_metadata": None,
-            "tool_call_chunks": _NO_CALLS,
-            "chunk_position": None,
-        },
+    fields_set = {"content", "additional_kwargs", "response_metadata", "id"}
+    return _construct_message(
+        fields_set,
+        content=content,
+        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+        response_metadata={"model_provider": PROVIDER},
+        type="AIMessageChunk",
+        name=None,
+        id=chunk_id,
+        tool_calls=[],
+        invalid_tool_calls=[],
+        usage_metadata=None,
+        tool_call_chunks=[],
+        chunk_position=None,
     )
-    _set(message, "__pydantic_fields_set__", _MESSAGE_FIELDS)
-    _set(message, "__pydantic_extra__", _NO_EXTRA)
-    _set(message, "__pydantic_private__", None)
-    return message
 
 
 def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
@@ -382,18 +366,5 @@ def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
         The generation chunk.
     """
     content = message.content
-    generation = _new_generation(ChatGenerationChunk)
-    _set(
-        generation,
-        "__dict__",
-        {
-            "text": content if isinstance(content, str) else message.text,
-            "generation_info": None,
-            "type": "ChatGenerationChunk",
-            "message": message,
-        },
-    )
-    _set(generation, "__pydantic_fields_set__", _GENERATION_FIELDS)
-    _set(generation, "__pydantic_extra__", None)
-    _set(generation, "__pydantic_private__", None)
-    return generation
+    text = content if isinstance(content, str) else message.text
+    return _construct_generation(message=message, text=text)
