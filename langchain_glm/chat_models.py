@@ -63,7 +63,6 @@ _BODY_FIELDS = (
     "tool_stream",
     "stop",
 )
-_CLIENT_FIELDS = ("timeout", "max_retries", "base_url", "api_key", "default_headers", "jwt_auth")
 _PER_CALL_CLIENT = ("timeout", "max_retries", "default_headers")
 _MODEL_ONLY = ("api_key", "base_url", "jwt_auth", "http_client", "http_async_client")
 """Settings of the model, never of a call: a per-call value is a ValueError (it would
@@ -494,23 +493,14 @@ class ChatGLM(BaseChatModel):
         """The client for this call: this model's one `GLMClient`, with per-call options.
 
         Built once per model configuration (pools are shared per process and event loop);
-        per-call `timeout`, `max_retries` and `default_headers` make a cheap view of it.
-
-        Raises:
-            ValueError: For a per-call `api_key`, `base_url` or `jwt_auth`, which are settings
-                of the model (set them on `ChatGLM`).
+        per-call `timeout`, `max_retries` and `default_headers` (the only keys `_call_params`
+        puts in `overrides`) make a cheap view of it.
         """
-        fixed = sorted(set(overrides).difference(_PER_CALL_CLIENT)) if overrides else None
-        if fixed:
-            msg = f"{fixed} cannot be set per call; set them on ChatGLM"
-            raise ValueError(msg)
         key = self.api_key.get_secret_value() if self.api_key else None
         config: tuple[Any, ...] = (key, self.base_url, self.timeout, self.max_retries)
         config += (self.jwt_auth,)
         config += (str(self.default_headers), self.http_client, self.http_async_client)
-        # Read the private attribute directly: `self._glm` goes through pydantic's
-        # `BaseModel.__getattr__`, about 4 µs per read (measured; invoke is ~1 ms in all).
-        cached = cast("dict[str, Any]", self.__pydantic_private__).get("_glm")
+        cached = self._glm
         if cached is None or cached[0] != config:
             client = GLMClient(
                 base_url=self.base_url,
@@ -523,7 +513,7 @@ class ChatGLM(BaseChatModel):
                 jwt_auth=self.jwt_auth,
             )
             cached = self._glm = (config, client)
-        glm: GLMClient = cached[1]
+        glm = cached[1]
         return glm.with_options(**overrides) if overrides else glm
 
     def _generate(
