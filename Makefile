@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.11+ and make:
 #   make demo   - venv, install the package and its cli extra only, one glm-chat turn with a tool call
 #                 (real API if ZAI_API_KEY is set, else the bundled local GLM server)
-#   make test   - venv, install, lint, type check, the whole test suite
+#   make test   - venv, install, lint, type check, the test suite in parallel (all but `load`)
+#   make test-load - the heavy load and soak tests (`-m load`); CI runs both
 #   make chat   - the interactive terminal chat (glm-chat)
 PYTHON ?= python3
 VENV   := .venv
@@ -12,12 +13,16 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-cli
 DEMO_QUESTION := Use the calculator to work out "17 * 23 + 4", then say in one sentence how you got it.
 
-.PHONY: demo chat test lint format type unit live bench fuzz clean
+.PHONY: demo chat test test-load lint format type unit live bench fuzz clean
 
+# uv (bootstrapped into the venv with pip) installs the dev group in seconds; plain pip if
+# uv cannot be had for this platform.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e . --group dev
+	( $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8" \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group dev ) \
+	|| ( $(BIN)/python -m pip install --quiet --upgrade "pip>=25.1" \
+	  && $(BIN)/python -m pip install --quiet -e . --group dev )
 	touch $(STAMP) $(DEMO_STAMP)
 
 $(DEMO_STAMP): pyproject.toml
@@ -33,8 +38,12 @@ demo: $(DEMO_STAMP)
 chat: $(DEMO_STAMP)
 	@$(BIN)/glm-chat --tools
 
+# -n auto: one pytest-xdist worker per core; -rs prints why each skipped test skipped.
 test: lint type
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -n auto -rs -m "not load"
+
+test-load: $(STAMP)
+	$(BIN)/python -m pytest tests -q -rs -m load
 
 lint: $(STAMP)
 	$(BIN)/ruff check langchain_glm tests

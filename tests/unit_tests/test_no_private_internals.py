@@ -11,6 +11,7 @@ attribute or a string), `__dict__` or `object.__setattr__`; no coroutine stepped
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 from collections.abc import Iterable, Iterator
 
@@ -71,7 +72,8 @@ def class_members() -> set[str]:
     return names
 
 
-def upstream_private() -> set[str]:
+@functools.cache
+def upstream_private() -> frozenset[str]:
     """Private names of the upstream classes we use, and of live instances of them."""
     with httpx.Client() as client:
         objects: list[object] = [client, client._transport, vars(client._transport)["_pool"]]
@@ -87,7 +89,7 @@ def upstream_private() -> set[str]:
     classes += [ChatResult, httpx.Client, httpx.AsyncClient, httpx.Auth, httpx.Timeout]
     names = {name for cls in classes for name in dir(cls)}
     names |= {name for obj in objects for name in [*dir(obj), *vars(obj)]}
-    return {name for name in names if name.startswith("_") and not name.endswith("__")}
+    return frozenset(name for name in names if name.startswith("_") and not name.endswith("__"))
 
 
 def _is_private(name: str) -> bool:
@@ -97,7 +99,9 @@ def _is_private(name: str) -> bool:
 class Scan(ast.NodeVisitor):
     """Finds touches of other libraries' private attributes in one module."""
 
-    def __init__(self, where: str, ours: set[str], members: set[str], theirs: set[str]) -> None:
+    def __init__(
+        self, where: str, ours: set[str], members: set[str], theirs: frozenset[str]
+    ) -> None:
         self.where, self.ours, self.members, self.theirs = where, ours, members, theirs
         self.functions: list[str] = []
         self.found: list[tuple[str, str]] = []
@@ -147,6 +151,7 @@ class Scan(ast.NodeVisitor):
         self.found.append((f"{self.where}:{getattr(node, 'lineno', 0)}", what))
 
 
+@functools.cache
 def private_accesses() -> list[tuple[str, str]]:
     """(where, what) for each touch of another library's private attribute."""
     every = [tree for _, tree in trees()]
