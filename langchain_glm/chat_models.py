@@ -40,7 +40,7 @@ from langchain_glm import _request, _response
 from langchain_glm._auth import check_api_key, check_base_url
 from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient
 from langchain_glm._models import spec_for
-from langchain_glm._streaming import StreamParser, generation_chunk
+from langchain_glm._streaming import StreamParser
 from langchain_glm._version import __version__
 from langchain_glm.data._profiles import profile_data
 
@@ -551,9 +551,9 @@ class ChatGLM(BaseChatModel):
         for frame in call.client.stream(call.payload):
             chunk = parser.feed(frame)
             if chunk is not None:
-                yield generation_chunk(chunk)
+                yield ChatGenerationChunk(message=chunk)
         for chunk in parser.finish():
-            yield generation_chunk(chunk)
+            yield ChatGenerationChunk(message=chunk)
 
     async def _astream(
         self,
@@ -568,9 +568,9 @@ class ChatGLM(BaseChatModel):
         async for frame in call.client.astream(call.payload):
             chunk = parser.feed(frame)
             if chunk is not None:
-                yield generation_chunk(chunk)
+                yield ChatGenerationChunk(message=chunk)
         for chunk in parser.finish():
-            yield generation_chunk(chunk)
+            yield ChatGenerationChunk(message=chunk)
 
     # ------------------------------------------------------------------ Batch API
 
