@@ -59,8 +59,16 @@ type: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit_tests -q
 
+# The import figure is taken in a venv holding only the package and its runtime dependencies
+# (RUNTIME), reinstalled from this tree and byte-compiled on every run, as a wheel install is.
+RUNTIME := .venv-runtime
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.bench
+	@test -x $(RUNTIME)/bin/python || $(PYTHON) -m venv $(RUNTIME)
+	@if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(RUNTIME)/bin/python \
+	  --compile-bytecode --reinstall-package langchain-glm . ; \
+	else $(RUNTIME)/bin/python -m pip install --quiet --force-reinstall --no-deps . \
+	  && $(RUNTIME)/bin/python -m pip install --quiet . ; fi
+	$(BIN)/python -m tests.bench.bench --import-python $(RUNTIME)/bin/python $(BENCH_ARGS)
 
 # Fresh random examples for the stream property tests (the suite replays a fixed set).
 fuzz: $(STAMP)
@@ -71,4 +79,4 @@ live: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m live
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RUNTIME) build dist .mypy_cache .ruff_cache .pytest_cache
