@@ -1,8 +1,9 @@
-r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch API), no key or network.
+r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch API, embeddings, rerank).
 
 A test tool, never for production: `GLMTransport` is an in-process httpx transport (no sockets),
 `GLMServer` real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh one
-(``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``). Both script alike:
+(``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``; opt in with
+``pytest_plugins = ["langchain_glm.testing.pytest_plugin"]`` in your conftest). Both script alike:
 
 ```python
 import httpx
@@ -21,9 +22,12 @@ assert "You said: again" in llm.invoke("again").content  # nothing queued: the d
 Script with ``reply(text, **fields)`` (a `Reply`; ``times=N`` repeats), ``reply_error(429,
 "1302")``, ``reply_raw(capture)``, ``fail(path_part, 503, "1234")`` or ``script(auto_reply)``; read
 ``requests`` / ``last_request`` (`RecordedRequest`); drive Batch API jobs with `advance_batches` /
-`expire_batches`. Standalone: ``python -m langchain_glm.testing --auto --port 8000``. Migration:
-``RawReply(...)`` became ``Plan.of(status, body)``; ``GLMServer(host=...)`` is gone (127.0.0.1
-only). More: the README section "Testing your app offline".
+`expire_batches`. ``/embeddings`` and ``/rerank`` answer computed vectors and scores; queued
+replies and faults apply to them, scripts to chat only. Standalone: ``python -m
+langchain_glm.testing --auto --port 8000``. Migration: ``RawReply(...)`` became
+``WireReply.of(status, body)`` (briefly named ``Plan``, a name the client's retry plan uses too);
+``GLMServer(host=...)`` is gone (127.0.0.1 only). More: the README section "Testing your app
+offline".
 """
 
 from __future__ import annotations
@@ -33,26 +37,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_glm.testing._auto import auto_reply
+    from langchain_glm.testing._base import ErrorReply, RecordedRequest, Reply, Script, WireReply
     from langchain_glm.testing._batch import advance_batches, expire_batches
     from langchain_glm.testing._server import GLMServer, GLMTransport
-    from langchain_glm.testing._service import (
-        DEFAULT_MODELS,
-        ErrorReply,
-        GLMService,
-        Plan,
-        RecordedRequest,
-        Reply,
-        Script,
-    )
+    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
 
-__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "Plan", "RecordedRequest"]
+__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "RecordedRequest", "WireReply"]
 __all__ += ["GLMServer", "GLMTransport", "Reply", "Script", "advance_batches", "auto_reply"]
 __all__ += ["expire_batches"]
 
 
 def __getattr__(name: str) -> Any:
-    """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
+    """Import public names on first use: `import langchain_glm.testing` stays cheap."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    homes = [importlib.import_module(f"{__name__}.{m}") for m in ("_service", "_batch", "_server")]
+    homes = [
+        importlib.import_module(f"{__name__}.{m}")
+        for m in ("_base", "_service", "_batch", "_server")
+    ]
     return next(getattr(m, name) for m in homes if hasattr(m, name))

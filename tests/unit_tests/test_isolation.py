@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 import langchain_glm
 from langchain_glm import ChatGLM
-from langchain_glm.testing import GLMTransport, Plan, Reply
+from langchain_glm.testing import GLMTransport, Reply, WireReply
 
 PROPERTY = settings(
     max_examples=50,
@@ -231,7 +231,7 @@ def assert_others_unchanged(results: list[Any], before: list[Any], mutated: int)
 # ---------------------------------------------------------------- ChatGLM results
 
 
-def model(answer: Plan) -> ChatGLM:
+def model(answer: WireReply) -> ChatGLM:
     """A ChatGLM whose every request is answered with `answer`, over the in-process transport."""
     glm = GLMTransport(validate=False)
     glm.script(lambda _request: answer)
@@ -244,8 +244,8 @@ def model(answer: Plan) -> ChatGLM:
     )
 
 
-STREAMED = model(Plan.of(200, STREAM))
-INVOKED = model(Plan.of(200, BODY))
+STREAMED = model(WireReply.of(200, STREAM))
+INVOKED = model(WireReply.of(200, BODY))
 
 
 def streams() -> list[BaseMessage]:

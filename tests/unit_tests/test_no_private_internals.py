@@ -1,8 +1,8 @@
 """`langchain_glm/` touches no private attribute of pydantic, httpx, httpcore or langchain-core.
 
 Read from the source's syntax tree: every `obj._name` is either a name this package defines
-itself (and not one of those libraries' private names), or one of the few upstream hooks
-listed below with the reason upstream gives for them. `self._x` must be a member of one of
+itself (and not one of those libraries' private names), or one of the few uses in `LISTED`,
+each with its enclosing function and its reason. `self._x` must be a member of one of
 our classes, `super()._x` only calls the method it overrides. No `__pydantic_*__` (as an
 attribute or a string), `__dict__` or `object.__setattr__`; no coroutine stepped by hand
 (`.send(None)`, `__anext__`, `__await__`); no import from another package's private module.
@@ -25,17 +25,17 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 import langchain_glm
 
 PACKAGE = pathlib.Path(langchain_glm.__file__).parent
-UPSTREAM_HOOKS = {
+LISTED = {
     # langchain-core asks partner packages to call it from an after-validator
-    # (`BaseLanguageModel.model_post_init`'s docstring); there is no public spelling.
-    "_add_version": "langchain-core's documented partner hook",
+    # (`BaseLanguageModel.model_post_init`'s docstring); it has no public spelling.
+    ("ChatGLM._set_glm_version", "_add_version"): "langchain-core's documented partner hook",
+    # Not yet public, in other owners' code; each entry fails `test_every_listed_...` once
+    # its use is gone, so it is removed then.
+    ("_plan", "_convert_input"): "batch.py (issue 16) converts inputs with core's private method",
+    ("ChatGLM.__getstate__", "__pydantic_private__"): "pickling (issue 20) edits pydantic's state",
+    ("ChatGLM.__setstate__", "__dict__"): "pickling (issue 20) writes a field past validation",
 }
-NOT_YET_PUBLIC = {
-    # batch.py (issue 16's owner) converts inputs with this private BaseLanguageModel method;
-    # listed so this test stays green until it moves to a public conversion, and fails
-    # (below) once it is gone so the entry is removed.
-    "_convert_input": "batch.py",
-}
+"""(enclosing function, what it touches) -> why it is there."""
 UPSTREAM_PACKAGES = ("pydantic", "httpx", "httpcore", "langchain_core", "anyio", "h11")
 
 
@@ -104,12 +104,18 @@ class Scan(ast.NodeVisitor):
     ) -> None:
         self.where, self.ours, self.members, self.theirs = where, ours, members, theirs
         self.functions: list[str] = []
-        self.found: list[tuple[str, str]] = []
+        self.classes: list[str] = []
+        self.found: list[tuple[str, str, str]] = []
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.functions.append(node.name)
+        self.functions.append(".".join([*self.classes, node.name]))
         self.generic_visit(node)
         self.functions.pop()
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.classes.append(node.name)
+        self.generic_visit(node)
+        self.classes.pop()
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self.visit_FunctionDef(node)
@@ -126,7 +132,9 @@ class Scan(ast.NodeVisitor):
         if isinstance(base, ast.Name) and base.id in ("self", "cls"):
             return name in self.members  # defined by this class or one of our bases
         if isinstance(base, ast.Call) and ast.unparse(base.func) == "super":
-            return bool(self.functions) and self.functions[-1] == name  # the overridden one
+            return (
+                bool(self.functions) and self.functions[-1].rsplit(".", 1)[-1] == name
+            )  # overridden
         if name in self.theirs:
             return name in self.members  # a member of one of our classes
         return name in self.ours
@@ -148,12 +156,13 @@ class Scan(ast.NodeVisitor):
             self._flag(node, f"from {node.module} import")
 
     def _flag(self, node: ast.AST, what: str) -> None:
-        self.found.append((f"{self.where}:{getattr(node, 'lineno', 0)}", what))
+        inside = self.functions[-1] if self.functions else "<module>"
+        self.found.append((f"{self.where}:{getattr(node, 'lineno', 0)}", inside, what))
 
 
 @functools.cache
-def private_accesses() -> list[tuple[str, str]]:
-    """(where, what) for each touch of another library's private attribute."""
+def private_accesses() -> list[tuple[str, str, str]]:
+    """(file:line, enclosing function, what) for each touch of a private attribute."""
     every = [tree for _, tree in trees()]
     ours = bound(node for tree in every for node in ast.walk(tree))
     members, theirs = class_members(), upstream_private()
@@ -173,11 +182,10 @@ def test_the_scan_sees_a_private_attribute_where_there_is_one() -> None:
 
 
 def test_no_private_attribute_of_another_library_is_touched() -> None:
-    allowed = UPSTREAM_HOOKS | NOT_YET_PUBLIC
-    found = [(where, what) for where, what in private_accesses() if what not in allowed]
+    found = [hit for hit in private_accesses() if hit[1:] not in LISTED]
     assert found == []
 
 
 def test_every_listed_exception_is_still_needed() -> None:
-    used = {what for _, what in private_accesses()}
-    assert set(UPSTREAM_HOOKS) | set(NOT_YET_PUBLIC) <= used
+    used = {hit[1:] for hit in private_accesses()}
+    assert set(LISTED) <= used
