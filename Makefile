@@ -16,12 +16,13 @@ DEMO_QUESTION := Use the calculator to work out "17 * 23 + 4", then say in one s
 
 .PHONY: demo chat test test-load lint format type unit live bench fuzz clean dist-check test-packaging
 
-# uv (bootstrapped into the venv with pip) installs the dev group in seconds; plain pip if
+# uv (bootstrapped into the venv with pip) installs the dev group in seconds, byte-compiled once
+# (else every test worker compiles the same modules); plain pip if
 # uv cannot be had for this platform.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	( $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8" \
-	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group dev ) \
+	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e . --group dev ) \
 	|| ( $(BIN)/python -m pip install --quiet --upgrade "pip>=25.1" \
 	  && $(BIN)/python -m pip install --quiet -e . --group dev )
 	touch $(STAMP) $(DEMO_STAMP)
