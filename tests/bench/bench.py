@@ -1,6 +1,6 @@
 """The project's benchmark: ChatGLM against our copy of the LangChain-core floor.
 
-    make bench        # runtime-only venv for the import figure, then 8 rounds (~6 min)
+    make bench        # runtime-only venv for the import figure, then 8 rounds (4-6 min)
     .venv/bin/python -m tests.bench.bench --quick      # 2 short rounds, a smoke test
 
 Each client and phase runs in its own process against a fast loopback GLM server
