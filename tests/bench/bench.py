@@ -193,12 +193,12 @@ KEYS = {
     "invoke_cpu_us": "invoke, CPU µs",
     "us_per_chunk": "stream, wall µs/chunk",
     "cpu_us_per_chunk": "stream, CPU µs/chunk",
-    "conc_wall_s": "200 astream, wall s",
-    "conc_cpu_s": "200 astream, CPU s",
-    "peak_rss_mb": "200 astream, peak RSS MB",
-    "long_kept_mb": "100k-chunk stream, MB kept",
-    "long_cpu_s": "100k-chunk stream, CPU s",
-    "long_vs_short": "100k vs 5k stream time",
+    "conc_wall_s": "concurrent astream, wall s",
+    "conc_cpu_s": "concurrent astream, CPU s",
+    "peak_rss_mb": "concurrent astream, peak RSS MB",
+    "long_kept_mb": "long stream, MB kept",
+    "long_cpu_s": "long stream, CPU s",
+    "long_vs_short": "long vs short stream time",
 }
 TARGETS = {
     "cpu_us_per_chunk": 0.70,
@@ -281,7 +281,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"sizes: {opts}; {len(results)} rounds; medians of per-round ratios to core-floor")
+    print(f"sizes: {opts} (concurrent: conc x conc_chunks; long: long chunks, short: chunks)")
+    print(f"{len(results)} rounds; medians of per-round ratios to core-floor")
     report(results, clients)
     pairs = import_times(10 if args.quick else args.imports, args.import_python)
     ours, core = (statistics.median(p[i] for p in pairs) * 1000 for i in (0, 1))
