@@ -90,7 +90,7 @@ live: $(STAMP)
 # (tests/packaging/wheel_smoke.py, run from outside the checkout), and the unit tests pass on the
 # lowest versions the package declares (`--resolution lowest-direct`, extras included).
 PKG_TMP := $(or $(TMPDIR),/tmp)/langchain-glm-packaging
-UV ?= uv
+UV ?= $(BIN)/uv
 FLOOR_NAMES := ("langchain-core", "httpx", "h11", "pydantic", "jsonschema", "rich")
 
 dist-check: $(STAMP)
