@@ -35,7 +35,10 @@ if TYPE_CHECKING:
         BatchTimeoutError,
     )
     from langchain_glm.chat_models import ChatGLM
+    from langchain_glm.document_loaders import GLMLayoutLoader
+    from langchain_glm.retrievers import GLMSearchRetriever
     from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
+    from langchain_glm.web import GLMWebReader, GLMWebSearch
 
 __all__ = [
     "BatchFailedError",
@@ -51,11 +54,15 @@ __all__ = [
     "GLMContextOverflowError",
     "GLMError",
     "GLMInvalidRequestError",
+    "GLMLayoutLoader",
     "GLMNotFoundError",
     "GLMPermissionDeniedError",
     "GLMQuotaExceededError",
     "GLMRateLimitError",
+    "GLMSearchRetriever",
     "GLMTimeoutError",
+    "GLMWebReader",
+    "GLMWebSearch",
     "MessageConversionError",
     "__version__",
     "mcp_tool",
@@ -71,6 +78,10 @@ _HOMES = {
     "BatchTimeoutError": "langchain_glm.batch",
     "ChatGLM": "langchain_glm.chat_models",
     "GLMCompatibilityWarning": "langchain_glm._request",
+    "GLMLayoutLoader": "langchain_glm.document_loaders",
+    "GLMSearchRetriever": "langchain_glm.retrievers",
+    "GLMWebReader": "langchain_glm.web",
+    "GLMWebSearch": "langchain_glm.web",
     "MessageConversionError": "langchain_glm._request",
     "mcp_tool": "langchain_glm.tools",
     "retrieval_tool": "langchain_glm.tools",

@@ -44,15 +44,19 @@ if TYPE_CHECKING:
         Reply,
         Script,
     )
+    from langchain_glm.testing._web import layout_pages, search_corpus, web_pages
 
 __all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "Plan", "RecordedRequest"]
 __all__ += ["GLMServer", "GLMTransport", "Reply", "Script", "advance_batches", "auto_reply"]
-__all__ += ["expire_batches"]
+__all__ += ["expire_batches", "layout_pages", "search_corpus", "web_pages"]
 
 
 def __getattr__(name: str) -> Any:
     """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    homes = [importlib.import_module(f"{__name__}.{m}") for m in ("_service", "_batch", "_server")]
+    homes = [
+        importlib.import_module(f"{__name__}.{m}")
+        for m in ("_service", "_batch", "_server", "_web")
+    ]
     return next(getattr(m, name) for m in homes if hasattr(m, name))

@@ -554,6 +554,8 @@ class GLMService:
         """Whether request bodies are validated."""
         self.batch_state: dict[str, Any] = {}
         """The Batch API store (files, batches, settings): see `advance_batches`."""
+        self.web_state: dict[str, Any] = {}
+        """The web search / reader / layout-parsing script: see `search_corpus`."""
         self._lock = threading.Lock()
         self._queue: deque[Answer | Script] = deque()
         self._faults: list[tuple[str, ErrorReply]] = []
@@ -650,6 +652,14 @@ class GLMService:
         route = request.path[len(base) :] if base else ""
         batch = route.startswith(("/files", "/batches"))
         error = fault or check_auth(request.headers, self._api_key)
+        if route in ("/web_search", "/reader", "/layout_parsing") and request.method == "POST":
+            from langchain_glm.testing import _web  # it builds on this module
+
+            return (
+                render(error, None, seq)
+                if error
+                else _web.handle(request, route, self.web_state, seq)
+            )
         if route not in ("/chat/completions", "/tokenizer") and not batch:
             error = ErrorReply(404, "1222", f"API does not exist: {request.path}")
         elif request.method != "POST" and not batch:
