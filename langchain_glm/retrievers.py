@@ -41,7 +41,7 @@ class GLMSearchRetriever(SearchOptions, BaseRetriever):
     `k` is sent as `count` (1-50), also per call: `retriever.invoke(query, k=3)`.
     """
 
-    k: int = Field(default=10, ge=1, le=MAX_COUNT)
+    k: int = Field(default=10, ge=1, le=MAX_COUNT, strict=True)
     """Number of results (GLM's `count`, 1-50)."""
 
     def _get_relevant_documents(

@@ -81,7 +81,7 @@ class GLMWebSearch(SearchOptions, BaseTool):
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     """Text for the model, GLM's result list as the artifact."""
 
-    count: int = Field(default=10, ge=1, le=MAX_COUNT)
+    count: int = Field(default=10, ge=1, le=MAX_COUNT, strict=True)
     """Results per search (1-50) when a call does not choose."""
 
     def _answer(self, reply: dict[str, Any]) -> _Answer:
@@ -96,7 +96,9 @@ class GLMWebSearch(SearchOptions, BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> _Answer:
         """Search once (the arguments are those of `WebSearchInput`)."""
-        body = self._search_body(query, count or self.count, search_recency_filter)
+        body = self._search_body(
+            query, self.count if count is None else count, search_recency_filter
+        )
         return self._answer(self._post(PATH, body))
 
     async def _arun(
@@ -107,7 +109,9 @@ class GLMWebSearch(SearchOptions, BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> _Answer:
         """Async twin of `_run`."""
-        body = self._search_body(query, count or self.count, search_recency_filter)
+        body = self._search_body(
+            query, self.count if count is None else count, search_recency_filter
+        )
         return self._answer(await self._apost(PATH, body))
 
 
