@@ -22,8 +22,9 @@ Script with ``reply(text, **fields)`` (a `Reply`; ``times=N`` repeats), ``reply_
 "1302")``, ``reply_raw(capture)``, ``fail(path_part, 503, "1234")`` or ``script(auto_reply)``; read
 ``requests`` / ``last_request`` (`RecordedRequest`); drive Batch API jobs with `advance_batches` /
 `expire_batches`. Standalone: ``python -m langchain_glm.testing --auto --port 8000``. Migration:
-``RawReply(...)`` became ``Plan.of(status, body)``; ``GLMServer(host=...)`` is gone (127.0.0.1
-only). More: the README section "Testing your app offline".
+``RawReply(...)`` became ``WireReply.of(status, body)`` (briefly named ``Plan``, a name the
+client's retry plan uses too); ``GLMServer(host=...)`` is gone (127.0.0.1 only). More: the README
+section "Testing your app offline".
 """
 
 from __future__ import annotations
@@ -33,20 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_glm.testing._auto import auto_reply
+    from langchain_glm.testing._base import ErrorReply, RecordedRequest, Reply, Script, WireReply
     from langchain_glm.testing._batch import advance_batches, expire_batches
     from langchain_glm.testing._server import GLMServer, GLMTransport
-    from langchain_glm.testing._service import (
-        DEFAULT_MODELS,
-        ErrorReply,
-        GLMService,
-        Plan,
-        RecordedRequest,
-        Reply,
-        Script,
-    )
+    from langchain_glm.testing._service import DEFAULT_MODELS, GLMService
     from langchain_glm.testing._web import layout_pages, search_corpus, web_pages
 
-__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "Plan", "RecordedRequest"]
+__all__ = ["DEFAULT_MODELS", "ErrorReply", "GLMService", "RecordedRequest", "WireReply"]
 __all__ += ["GLMServer", "GLMTransport", "Reply", "Script", "advance_batches", "auto_reply"]
 __all__ += ["expire_batches", "layout_pages", "search_corpus", "web_pages"]
 
@@ -57,6 +51,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     homes = [
         importlib.import_module(f"{__name__}.{m}")
-        for m in ("_service", "_batch", "_server", "_web")
+        for m in ("_base", "_service", "_batch", "_server", "_web")
     ]
     return next(getattr(m, name) for m in homes if hasattr(m, name))

@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from langchain_glm.testing._service import RecordedRequest, Reply, last_user_text, reasoning_for
+from langchain_glm.testing._base import RecordedRequest, Reply
+from langchain_glm.testing._chat import last_user_text, reasoning_for
 
 _QUOTED = re.compile("(?<!\\w)'([^']+)'(?!\\w)|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from langchain_glm.testing._service import Plan, RecordedRequest, dumps, error_body
+from langchain_glm.testing._base import RecordedRequest, WireReply, dumps, error_body
 
 ENDPOINT = "/v4/chat/completions"
 MAX_LINES = 50_000
@@ -92,7 +92,7 @@ class _Batches:
         return obj | {"created_at": _now(), "filename": "batch.jsonl"}
 
     def route_get_files_id_content(self, _: RecordedRequest, file_id: str) -> Any:
-        return Plan.of(200, self.files[file_id]["content"], "application/octet-stream")
+        return WireReply.of(200, self.files[file_id]["content"], "application/octet-stream")
 
     def route_delete_files_id(self, _: RecordedRequest, file_id: str) -> Any:
         del self.files[file_id]
@@ -189,7 +189,9 @@ def expire_batches(state: dict[str, Any], batch_id: str | None = None) -> None:
     _Batches(state).advance(batch_id, expire=True)
 
 
-def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str, Any]) -> Plan:
+def handle(
+    request: RecordedRequest, answer: Callable[..., Any], state: dict[str, Any]
+) -> WireReply:
     """Answer one authenticated ``/files`` or ``/batches`` request (``answer``: the scripting)."""
     state["answer"] = answer
     match = _ROUTE.search(request.path)
@@ -203,7 +205,7 @@ def handle(request: RecordedRequest, answer: Callable[..., Any], state: dict[str
         result = 404, error_body("1222", f"{noun} {ident} not found")
     else:
         result = route(request, ident or "")
-    if isinstance(result, Plan):
+    if isinstance(result, WireReply):
         return result
     status, body = result if isinstance(result, tuple) else (200, result)
-    return Plan.of(status, body)
+    return WireReply.of(status, body)

@@ -22,7 +22,8 @@ import h11
 import httpx
 
 from langchain_glm.testing._auto import auto_reply
-from langchain_glm.testing._service import GLMService, Plan, RecordedRequest
+from langchain_glm.testing._base import RecordedRequest, WireReply
+from langchain_glm.testing._service import GLMService
 
 
 class GLMServer(GLMService):
@@ -138,7 +139,7 @@ async def _read(
             return RecordedRequest.of(method, target, headers, bytes(body), cid)
 
 
-async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) -> bool:
+async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: WireReply) -> bool:
     if plan.delay > 0:
         await asyncio.sleep(plan.delay)
     if plan.disconnect:
@@ -163,7 +164,7 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, plan: Plan) 
 
 
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, plan: Plan, request: httpx.Request) -> None:
+    def __init__(self, plan: WireReply, request: httpx.Request) -> None:
         read = request.extensions.get("timeout", {}).get("read")
         self.plan, self.request, self.timeout = plan, request, math.inf if read is None else read
         self.wait = min(plan.delay, self.timeout)  # then `response` raises ReadTimeout

@@ -1,7 +1,7 @@
 """GLM's Web Search, Web Reader and layout-parsing (GLM-OCR) APIs as pure code; no I/O here.
 
 Shapes as at https://docs.z.ai/api-reference/tools/web-search, .../tools/web-reader and
-.../tools/layout-parsing. ``state`` (``GLMService.web_state``) holds what a test scripts:
+.../tools/layout-parsing. ``host.web_state`` holds what a test scripts:
 ``corpus`` (the results a search ranks, `search_corpus`), ``pages`` (url → page,
 `web_pages`) and ``layouts`` (file → pages, `layout_pages`); unscripted, a small corpus about
 GLM and its pages answer, and a PDF is parsed from its own uncompressed text.
@@ -23,10 +23,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_glm.testing._service import Plan, RecordedRequest, error_body, tokens
+from langchain_glm.testing._base import Host, RecordedRequest, WireReply, error_body, tokens
 
-ROUTES = ("/web_search", "/reader", "/layout_parsing")
-"""The paths this module answers (under any served base path)."""
 ENGINES = {
     "api.z.ai": ("search-prime",),
     "open.bigmodel.cn": ("search_std", "search_pro", "search_pro_sogou", "search_pro_quark"),
@@ -148,11 +146,11 @@ def _head(seq: int) -> dict[str, Any]:
     return {"id": rid, "created": int(time.time()), "request_id": rid}
 
 
-def _bad(message: str, code: str = "1210") -> Plan:
-    return Plan.of(400, error_body(code, message))
+def _bad(message: str, code: str = "1210") -> WireReply:
+    return WireReply.of(400, error_body(code, message))
 
 
-def _search(body: dict[str, Any], host: str, state: dict[str, Any], seq: int) -> Plan:
+def _search(body: dict[str, Any], host: str, state: dict[str, Any], seq: int) -> WireReply:
     query, engine, count = (
         body.get("search_query"),
         body.get("search_engine"),
@@ -181,7 +179,7 @@ def _search(body: dict[str, Any], host: str, state: dict[str, Any], seq: int) ->
     ranked = sorted(corpus, key=score)[:count]
     results = [_result(i, item) for i, item in enumerate(ranked, start=1)]
     intent = [{"query": query, "intent": "SEARCH_ALL", "keywords": " ".join(sorted(words))}]
-    return Plan.of(200, {**_head(seq), "search_intent": intent, "search_result": results})
+    return WireReply.of(200, {**_head(seq), "search_intent": intent, "search_result": results})
 
 
 def _result(refer: int, item: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +189,7 @@ def _result(refer: int, item: dict[str, Any]) -> dict[str, Any]:
     return {**filled, "refer": f"ref_{refer}", "publish_date": "", **item}
 
 
-def _read(body: dict[str, Any], state: dict[str, Any], seq: int) -> Plan:
+def _read(body: dict[str, Any], state: dict[str, Any], seq: int) -> WireReply:
     url = body.get("url")
     if not isinstance(url, str) or not url:
         return _bad("url: must not be empty")
@@ -205,7 +203,7 @@ def _read(body: dict[str, Any], state: dict[str, Any], seq: int) -> Plan:
         content = re.sub(r"(?m)^#+\s*", "", content)
     result = {"title": page.get("title", ""), "description": page.get("description", "")}
     result |= {"url": url, "content": content, "external": {}, "metadata": {}}
-    return Plan.of(200, {**_head(seq), "model": "reader", "reader_result": result})
+    return WireReply.of(200, {**_head(seq), "model": "reader", "reader_result": result})
 
 
 def _file_pages(file: str, state: dict[str, Any]) -> list[list[dict[str, Any]]] | str:
@@ -237,7 +235,7 @@ def _pdf_pages(data: bytes) -> list[list[dict[str, Any]]]:
     return pages
 
 
-def _layout(body: dict[str, Any], state: dict[str, Any], seq: int) -> Plan:
+def _layout(body: dict[str, Any], state: dict[str, Any], seq: int) -> WireReply:
     if str(body.get("model", "")).lower() != "glm-ocr":
         return _bad("Model does not exist, please check the model code.", "1211")
     file = body.get("file")
@@ -256,24 +254,32 @@ def _layout(body: dict[str, Any], state: dict[str, Any], seq: int) -> Plan:
     usage["prompt_tokens_details"] = {"cached_tokens": 0}
     rest: dict[str, Any] = {"model": "GLM-OCR", "md_results": markdown, "layout_details": chosen}
     rest |= {"layout_visualization": [], "data_info": info, "usage": usage}
-    return Plan.of(200, {**_head(seq), **rest})
+    return WireReply.of(200, {**_head(seq), **rest})
 
 
-def handle(request: RecordedRequest, route: str, state: dict[str, Any], seq: int) -> Plan:
-    """Answer one authorised ``POST`` to one of `ROUTES`.
+def _body(request: RecordedRequest) -> dict[str, Any] | None:
+    return request.json if isinstance(request.json, dict) else None
 
-    Args:
-        request: The request (its JSON body and ``host`` header are read).
-        route: The path under the base, one of `ROUTES`.
-        state: The web store (``GLMService.web_state``).
-        seq: The request's number, seeding ids.
-    """
-    body = request.json
-    if not isinstance(body, dict):
-        return _bad("the request body must be a JSON object")
-    if route == "/web_search":
-        host = request.headers.get("host", "").partition(":")[0].lower()
-        return _search(body, host, state, seq)
-    if route == "/reader":
-        return _read(body, state, seq)
-    return _layout(body, state, seq)
+
+_NOT_JSON = "the request body must be a JSON object"
+
+
+def search(host: Host, request: RecordedRequest, seq: int) -> WireReply:
+    """``POST /web_search``: the corpus ranked by the query; engines by the ``Host`` header."""
+    body = _body(request)
+    if body is None:
+        return _bad(_NOT_JSON)
+    where = request.headers.get("host", "").partition(":")[0].lower()
+    return _search(body, where, host.web_state, seq)
+
+
+def read(host: Host, request: RecordedRequest, seq: int) -> WireReply:
+    """``POST /reader``: the scripted (or default) page of the URL; another URL is a 400."""
+    body = _body(request)
+    return _bad(_NOT_JSON) if body is None else _read(body, host.web_state, seq)
+
+
+def layout(host: Host, request: RecordedRequest, seq: int) -> WireReply:
+    """``POST /layout_parsing``: the file's scripted pages, else a PDF's own text."""
+    body = _body(request)
+    return _bad(_NOT_JSON) if body is None else _layout(body, host.web_state, seq)

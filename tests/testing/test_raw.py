@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_glm.testing import GLMServer, Plan
+from langchain_glm.testing import GLMServer, WireReply
 from tests.testing.helpers import AUTH, chat, client
 
 FRAMES = b'data: {"id":"1","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n'
@@ -31,7 +31,7 @@ def test_raw_sse_and_json_are_served_verbatim(glm_server: GLMServer) -> None:
 
 
 def test_scripts_may_return_plans(glm_server: GLMServer) -> None:
-    glm_server.script(lambda request: Plan.of(200, request.body))
+    glm_server.script(lambda request: WireReply.of(200, request.body))
     with client() as http:
         echoed = http.post(
             glm_server.base_url + "/chat/completions", json=chat("echo me"), headers=AUTH
@@ -41,7 +41,7 @@ def test_scripts_may_return_plans(glm_server: GLMServer) -> None:
 
 def test_a_scripted_plan_may_name_its_length_in_lower_case(glm_server: GLMServer) -> None:
     headers = {"content-type": "text/plain", "content-length": "5"}
-    glm_server.script(lambda request: Plan(201, headers, (b"he", b"llo")))
+    glm_server.script(lambda request: WireReply(201, headers, (b"he", b"llo")))
     with client() as http:
         served = http.post(glm_server.base_url + "/chat/completions", json=chat(), headers=AUTH)
         again = http.post(glm_server.base_url + "/chat/completions", json=chat(), headers=AUTH)

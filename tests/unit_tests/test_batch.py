@@ -38,8 +38,8 @@ from langchain_glm.batch import (
     split_lines,
 )
 from langchain_glm.testing import GLMTransport, advance_batches, expire_batches
+from langchain_glm.testing._base import error_body
 from langchain_glm.testing._batch import multipart_fields
-from langchain_glm.testing._service import error_body
 
 AUTH = {"Authorization": "Bearer test"}
 

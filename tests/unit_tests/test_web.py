@@ -287,7 +287,7 @@ ONE = {"title": "Only", "content": "c", "link": "https://x.example/", "media": "
 def test_both_search_result_forms_are_read(search_result: Any) -> None:
     body = json.dumps({"id": "1", "created": 1, "search_result": search_result}).encode()
     transport = httpx.MockTransport(raw(body))
-    settings = {"api_key": KEY, "http_client": httpx.Client(transport=transport)}
+    settings: dict[str, Any] = {"api_key": KEY, "http_client": httpx.Client(transport=transport)}
     settings["http_async_client"] = httpx.AsyncClient(transport=transport)
     message = call(GLMWebSearch(**settings), {"query": "x"})
     assert message.artifact == [ONE]
@@ -315,6 +315,7 @@ def test_server_text_cannot_drive_a_terminal(glm: GLMTransport) -> None:
         glm, [{"title": "\x1b[2J\x1b]0;pwned\x07Title", "link": "https://e/", "content": "a\x00b"}]
     )
     message = call(GLMWebSearch(**on(glm)), {"query": "x"})
+    assert isinstance(message.content, str)
     assert "\x1b" not in message.content
     assert "\x00" not in message.content
     assert message.content.startswith("1. [2J]0;pwnedTitle")
@@ -339,7 +340,7 @@ def test_retriever_documents_and_k(glm: GLMTransport) -> None:
 
 
 def test_the_key_is_in_no_repr() -> None:
-    objects = [
+    objects: list[Any] = [
         GLMWebSearch(api_key=KEY),
         GLMWebReader(api_key=KEY),
         GLMSearchRetriever(api_key=KEY),
@@ -374,6 +375,7 @@ def test_reader_cuts_long_pages_with_a_note_and_keeps_the_whole_page(glm: GLMTra
     page = "x" * 1000
     web_pages(glm, {"https://e.example/long": page})
     message = call(GLMWebReader(max_chars=100, **on(glm)), {"url": "https://e.example/long"})
+    assert isinstance(message.content, str)
     shown, note = message.content.split("\n\n[cut: ")
     assert len(shown) == 100
     assert note.startswith("the first 100 of 1,032 characters")
@@ -407,7 +409,7 @@ def test_pages_come_in_page_order_with_their_metadata(glm: GLMTransport, tmp_pat
 
 
 def test_elements_are_joined_in_reading_order(glm: GLMTransport, tmp_path: Path) -> None:
-    elements = [
+    elements: list[dict[str, Any]] = [
         {"index": 2, "label": "text", "content": "third", "bbox_2d": [0, 80, 9, 90]},
         {"index": 0, "label": "doc_title", "content": "# Title", "bbox_2d": [0, 0, 9, 10]},
         {"label": "image", "content": "", "bbox_2d": [0, 95, 9, 99]},
