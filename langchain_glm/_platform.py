@@ -16,7 +16,7 @@ from langchain_core.utils import from_env, secret_from_env
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_glm._auth import check_api_key, check_base_url
-from langchain_glm._client import GLMClient
+from langchain_glm._client import Cached, GLMClient, client_for
 from langchain_glm._errors import GLMNotFoundError
 from langchain_glm._region import other_region_hint
 
@@ -46,41 +46,6 @@ def _checked_key(value: SecretStr | None) -> SecretStr | None:
     if value is not None:
         check_api_key(value.get_secret_value())
     return value
-
-
-Cached = tuple[tuple[Any, ...], GLMClient]
-"""A client and the settings it was built from."""
-
-
-def client_for(settings: Any, cached: Cached | None) -> Cached:
-    """The `GLMClient` of an object's connection settings, reusing `cached` if they match.
-
-    Args:
-        settings: A `ChatGLM` or `GLMAPISettings`: any object with their connection fields
-            (`api_key`, `base_url`, `timeout`, `max_retries`, `default_headers`,
-            `http_client`, `http_async_client`, `jwt_auth`).
-        cached: The result of the previous call, or None.
-
-    Returns:
-        `cached` itself while the settings are unchanged, else a new pair.
-    """
-    key = settings.api_key.get_secret_value() if settings.api_key else None
-    config: tuple[Any, ...] = (key, settings.base_url, settings.timeout, settings.max_retries)
-    config += (settings.jwt_auth, str(settings.default_headers))
-    config += (settings.http_client, settings.http_async_client)
-    if cached is not None and cached[0] == config:
-        return cached
-    client = GLMClient(
-        base_url=settings.base_url,
-        api_key=key,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        default_headers=settings.default_headers,
-        http_client=settings.http_client,
-        http_async_client=settings.http_async_client,
-        jwt_auth=settings.jwt_auth,
-    )
-    return config, client
 
 
 class GLMAPISettings(BaseModel):

@@ -38,9 +38,8 @@ from pydantic import (
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _request, _response
 from langchain_glm._auth import check_api_key, check_base_url
-from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient
+from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient, client_for
 from langchain_glm._models import spec_for
-from langchain_glm._platform import client_for
 from langchain_glm._streaming import StreamParser, generation_chunk
 from langchain_glm._version import __version__
 from langchain_glm.data._profiles import profile_data
