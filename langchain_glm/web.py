@@ -146,9 +146,12 @@ def check_url(url: Any) -> str:
 
 def page_text(page: dict[str, Any], max_chars: int) -> str:
     """A read page as text for a model: title, source, content, cut to `max_chars` with a note."""
-    title = clean(page.get("title"))
-    text = (f"# {title}\n\n" if title else "") + f"Source: {clean(page.get('url'))}\n\n"
-    text += clean(page.get("content"))
+    title, content = clean(page.get("title")), clean(page.get("content"))
+    heading = f"# {title}"
+    if title and content.startswith(heading + "\n"):  # the page's own title, said once
+        content = content[len(heading) :].lstrip("\n")
+    text = (f"{heading}\n\n" if title else "") + f"Source: {clean(page.get('url'))}\n\n"
+    text += content
     if len(text) <= max_chars:
         return text
     return (

@@ -530,3 +530,9 @@ def test_a_missing_file_is_an_os_error(glm: GLMTransport, tmp_path: Path) -> Non
     with pytest.raises(FileNotFoundError):
         GLMLayoutLoader(tmp_path / "missing.pdf", **on(glm)).load()
     assert glm.requests == []
+
+
+def test_reader_says_the_pages_own_title_once(glm: GLMTransport) -> None:
+    web_pages(glm, {"https://e.example/t": {"title": "T", "content": "# T\n\nBody\n# T again"}})
+    text = GLMWebReader(**on(glm)).invoke({"url": "https://e.example/t"})
+    assert text == "# T\n\nSource: https://e.example/t\n\nBody\n# T again"
