@@ -497,10 +497,16 @@ def test_files_over_glms_limit_are_refused_without_upload(
     with pytest.raises(ValueError, match=f"up to {limit_mb} MB"):
         GLMLayoutLoader(path, **on(glm)).load()
     assert glm.requests == []
-    with path.open("r+b") as file:
-        file.truncate(limit_mb * 1024 * 1024)  # exactly at the limit: sent
+
+
+def test_a_file_at_glms_limit_is_sent(glm: GLMTransport, tmp_path: Path) -> None:
+    path = tmp_path / "edge.png"
+    with path.open("wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n")
+        file.truncate(10 * 1024 * 1024)
     layout_pages(glm, ["ok"])
     assert GLMLayoutLoader(path, **on(glm)).load()[0].page_content == "ok"
+    assert len(glm.last_request.json["file"]) > 10 * 1024 * 1024  # the whole file, as base64
 
 
 @pytest.mark.parametrize(
@@ -536,3 +542,20 @@ def test_reader_says_the_pages_own_title_once(glm: GLMTransport) -> None:
     web_pages(glm, {"https://e.example/t": {"title": "T", "content": "# T\n\nBody\n# T again"}})
     text = GLMWebReader(**on(glm)).invoke({"url": "https://e.example/t"})
     assert text == "# T\n\nSource: https://e.example/t\n\nBody\n# T again"
+
+
+def test_a_key_echoed_by_the_server_is_redacted(glm: GLMTransport, tmp_path: Path) -> None:
+    path = tmp_path / "a.pdf"
+    path.write_bytes(tiny_pdf(["a"]))
+    calls: list[Callable[[], Any]] = [
+        lambda: GLMWebSearch(**on(glm)).invoke({"query": "x"}),
+        lambda: GLMWebReader(**on(glm)).invoke({"url": "https://docs.z.ai/"}),
+        lambda: GLMSearchRetriever(**on(glm)).invoke("x"),
+        lambda: GLMLayoutLoader(path, **on(glm)).load(),
+    ]
+    for route, run in zip(("web_search", "reader", "web_search", "layout"), calls, strict=True):
+        glm.fail(route, 400, "1210", f"invalid key {KEY} for this API")
+        with pytest.raises(GLMInvalidRequestError) as caught:
+            run()
+        assert KEY not in str(caught.value)
+        assert KEY not in repr(caught.value.args)
