@@ -1,84 +1,100 @@
-"""`GLMAPISettings`: the connection settings of GLM's APIs beside chat (web, reader, OCR).
+"""What the Z.ai APIs beside chat share: connection settings, the client, error wording, fan-out.
 
-The same settings as `ChatGLM` (key, base, timeout, retries, headers, httpx clients, JWT),
-sent through the same `GLMClient`: its error table, retries, time budget, key redaction
-and shared connection pools.
+`GLMAPISettings` holds the settings `ChatGLM` has (key, base URL, timeout, retries, headers, JWT,
+httpx clients) and builds the same `GLMClient` (its error table, retries and shared pools).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
-from typing import Annotated, Any, cast
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import httpx
+from langchain_core.load.serializable import Serializable
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from langchain_glm._auth import check_api_key, check_base_url
-from langchain_glm._client import Cached, GLMClient, client_for
-from langchain_glm._errors import GLMNotFoundError
+from langchain_glm._client import DEFAULT_TIMEOUT, Check, GLMClient, client_for
+from langchain_glm._errors import GLMError, GLMNotFoundError
 from langchain_glm._region import other_region_hint
+from langchain_glm.chat_models import DEFAULT_BASE_URL
 
-DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
-"""The default API base, as for `ChatGLM`: China mainland (BigModel) pay-as-you-go."""
+_T = TypeVar("_T")
+BIGMODEL_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
+"""The China-mainland base, where GLM documents embeddings and rerank."""
+
+
+def reworded(error: GLMError, message: str) -> GLMError:
+    """The same error (class, status, code, request id, retry advice) with a new message."""
+    return type(error)(
+        message,
+        status_code=error.status_code,
+        code=error.code,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
+        retryable=error.is_retryable,
+    )
 
 
 @contextlib.contextmanager
-def _name_other_region(base_url: str) -> Iterator[None]:
-    """Add the other platform's base to a 404 from a standard base (the endpoint may live there)."""
+def failing_part(what: str) -> Iterator[None]:
+    """Name the part of a call that failed (e.g. ``"inputs 64-127 of 300"``) in its error."""
     try:
         yield
-    except GLMNotFoundError as error:
-        hint = other_region_hint(base_url)
-        if hint is None:
-            raise
-        raise GLMNotFoundError(
-            f"{error.message} ({hint})",
-            status_code=error.status_code,
-            code=error.code,
-            request_id=error.request_id,
-        ) from error
+    except GLMError as error:
+        raise reworded(error, f"{what}: {error.message}") from error
 
 
-def _checked_key(value: SecretStr | None) -> SecretStr | None:
-    """Reject a key that cannot be sent as a header (without showing it)."""
-    if value is not None:
-        check_api_key(value.get_secret_value())
-    return value
+async def bounded(jobs: Sequence[Callable[[], Awaitable[_T]]], limit: int) -> list[_T]:
+    """Run ``jobs`` with at most ``limit`` in flight; results in job order.
 
-
-class GLMAPISettings(BaseModel):
-    """Connection settings of GLM's web search, reader and layout-parsing classes.
-
-    The same as `ChatGLM`'s, read from the same environment variables.
+    The first failure cancels the jobs still running and is raised as it is.
     """
+    results: list[_T] = []
+    slots = asyncio.Semaphore(limit)
+
+    async def run(job: Callable[[], Awaitable[_T]]) -> _T:
+        async with slots:
+            return await job()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(run(job)) for job in jobs]
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    results.extend(task.result() for task in tasks)
+    return results
+
+
+class GLMAPISettings(Serializable):
+    """Connection settings shared with `ChatGLM`, and the client built from them."""
 
     model_config = ConfigDict(
         populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
     )
 
-    api_key: Annotated[SecretStr | None, AfterValidator(_checked_key)] = Field(
-        default_factory=secret_from_env(["ZAI_API_KEY", "ZHIPUAI_API_KEY"], default=None),
-        repr=False,
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env(["ZAI_API_KEY", "ZHIPUAI_API_KEY"], default=None)
     )
-    """API key, from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`. A call without one raises
-    `GLMAuthenticationError` before sending. It never appears in a repr, log or error."""
+    """API key, from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`; a call without one raises
+    `GLMAuthenticationError` before sending. Never in a repr, log, error or `dumpd`."""
 
-    base_url: Annotated[str, AfterValidator(check_base_url)] = Field(
+    base_url: str = Field(
         default_factory=from_env(["ZAI_BASE_URL", "ZHIPUAI_BASE_URL"], default=DEFAULT_BASE_URL)
     )
     """API base, from `ZAI_BASE_URL`, else `ZHIPUAI_BASE_URL`, else
-    `https://open.bigmodel.cn/api/paas/v4`; `https://api.z.ai/api/paas/v4` is the
-    international platform. The platform decides which search engines are taken."""
+    `https://open.bigmodel.cn/api/paas/v4` (GLM documents embeddings and rerank there only)."""
 
-    timeout: float | httpx.Timeout | None = Field(default=60.0, alias="request_timeout")
-    """Time budget of each attempt, in seconds, as for `ChatGLM` (connecting may take
-    `min(timeout, 10)` s); `None` waits forever. Running out raises `GLMTimeoutError`."""
+    timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
+    """Time budget of each request in seconds, as for `ChatGLM.timeout`."""
 
     max_retries: int = Field(default=2, ge=0)
-    """Retries of failures before GLM answered (connect errors, 429 rate limits, 5xx),
-    honouring `Retry-After`, as for `ChatGLM`."""
+    """Retries of failures before GLM could answer (connect errors, 429, 5xx), as for
+    `ChatGLM.max_retries`; a malformed reply is never re-sent (it may have been billed)."""
 
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
@@ -86,31 +102,67 @@ class GLMAPISettings(BaseModel):
     jwt_auth: bool = False
     """Sign each attempt with a short-lived JWT made from an `id.secret` key."""
 
-    http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
     """An `httpx.Client` to use as given; by default one pool is shared per process."""
 
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An `httpx.AsyncClient` to use as given; by default one pool per event loop."""
 
-    _glm: Cached | None = PrivateAttr(default=None)
+    _glm: tuple[tuple[Any, ...], GLMClient] | None = PrivateAttr(default=None)
 
-    def _glm_client(self) -> GLMClient:
-        """The `GLMClient` of these settings, built once per configuration."""
-        cached = self._glm
-        fresh = self._glm = client_for(self, cached)
-        return fresh[1]
+    @field_validator("api_key")
+    @classmethod
+    def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """Reject a key that cannot be sent as a header (without showing it)."""
+        if value is not None:
+            check_api_key(value.get_secret_value())
+        return value
 
-    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST a JSON body to `{base_url}/{path}` with retries; return the JSON object.
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        """Reject a `base_url` that is not an absolute http(s) URL."""
+        check_base_url(value)
+        return value
 
-        Raises:
-            GLMError: The mapped error (a 404 on a standard base names the other platform).
-        """
-        with _name_other_region(self.base_url):
-            return cast("dict[str, Any]", self._glm_client().request("POST", path, payload))
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Constructor fields that hold secrets, and the env var each comes from."""
+        return {"api_key": "ZAI_API_KEY"}
 
-    async def _apost(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Serializable with `langchain_core.load.dumpd`, the key as an env reference."""
+        return True
+
+    def _client(self) -> GLMClient:
+        """This object's `GLMClient`, built once per configuration (pools are shared)."""
+        self._glm = client_for(self, self._glm)
+        return self._glm[1]
+
+    @contextlib.contextmanager
+    def _region(self, path: str) -> Iterator[None]:
+        """Say where the endpoint is served when a z.ai base answers 404 for it."""
+        try:
+            yield
+        except GLMNotFoundError as error:
+            if not (urlparse(self.base_url).hostname or "").endswith("z.ai"):
+                other = other_region_hint(self.base_url)
+                if other is None:
+                    raise
+                raise reworded(error, f"{error.message} (/{path} {other})") from error
+            hint = (
+                f"{error.message} (/{path} may be served only on {BIGMODEL_BASE_URL}: "
+                f"pass base_url={BIGMODEL_BASE_URL!r} or set ZAI_BASE_URL)"
+            )
+            raise reworded(error, hint) from error
+
+    def _post(self, path: str, payload: dict[str, Any], check: Check) -> Any:
+        """POST ``payload`` to ``{base_url}/{path}`` with ChatGLM's retries and errors."""
+        with self._region(path):
+            return self._client().request("POST", path, payload, check=check)
+
+    async def _apost(self, path: str, payload: dict[str, Any], check: Check) -> Any:
         """Async twin of `_post`."""
-        with _name_other_region(self.base_url):
-            reply = await self._glm_client().arequest("POST", path, payload)
-            return cast("dict[str, Any]", reply)
+        with self._region(path):
+            return await self._client().arequest("POST", path, payload, check=check)

@@ -46,7 +46,6 @@ KINDS: dict[str, tuple[bytes, str, int]] = {
 }
 """Per file kind GLM takes: its magic bytes, MIME type and GLM's size limit."""
 _SUFFIXES = {".pdf": "pdf", ".png": "png", ".jpg": "jpg", ".jpeg": "jpg"}
-_LOAD_TIMEOUT = 600.0
 
 
 def _is_url(source: str) -> bool:
@@ -175,7 +174,7 @@ class GLMLayoutLoader(BaseLoader):
         start_page: First page to parse (1-based), or None for the first.
         end_page: Last page to parse, or None for the last.
         **settings: Connection settings, as `GLMAPISettings` fields (`api_key`, `base_url`,
-            `timeout` (default 600 s), `max_retries`, `http_client`, ...).
+            `timeout`, `max_retries`, `http_client`, ...).
 
     Raises:
         ValueError: For an unknown `mode`, page numbers below 1 or reversed, a URL GLM
@@ -201,7 +200,7 @@ class GLMLayoutLoader(BaseLoader):
         self.start_page, self.end_page = _check_pages(start_page, end_page)
         if _is_url(self.file_path):
             check_url_source(self.file_path)
-        self.settings = GLMAPISettings(**{"timeout": _LOAD_TIMEOUT, **settings})
+        self.settings = GLMAPISettings(**settings)
         """The connection settings (key, base URL, timeout, retries, clients)."""
 
     def __repr__(self) -> str:
@@ -228,12 +227,12 @@ class GLMLayoutLoader(BaseLoader):
 
     def lazy_load(self) -> Iterator[Document]:
         """Parse the file (one request) and yield its Documents in page order."""
-        reply = self.settings._post(PATH, self._payload())
+        reply = self.settings._post(PATH, self._payload(), dict)
         yield from self._documents(reply)
 
     async def alazy_load(self) -> AsyncIterator[Document]:
         """Async twin of `lazy_load` (the file is read in a worker thread)."""
         payload = await asyncio.to_thread(self._payload)
-        reply = await self.settings._apost(PATH, payload)
+        reply = await self.settings._apost(PATH, payload, dict)
         for doc in self._documents(reply):
             yield doc

@@ -48,8 +48,8 @@ class GLMSearchRetriever(SearchOptions, BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
         """Search once; `k` overrides the field for this call."""
-        reply = self._post(PATH, self._search_body(query, self.k if k is None else k))
-        return result_documents(search_results(reply))
+        body = self._search_body(query, self.k if k is None else k)
+        return result_documents(self._post(PATH, body, search_results))
 
     async def _aget_relevant_documents(
         self,
@@ -59,5 +59,5 @@ class GLMSearchRetriever(SearchOptions, BaseRetriever):
         k: int | None = None,
     ) -> list[Document]:
         """Async twin of `_get_relevant_documents`."""
-        reply = await self._apost(PATH, self._search_body(query, self.k if k is None else k))
-        return result_documents(search_results(reply))
+        body = self._search_body(query, self.k if k is None else k)
+        return result_documents(await self._apost(PATH, body, search_results))

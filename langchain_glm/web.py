@@ -84,10 +84,6 @@ class GLMWebSearch(SearchOptions, BaseTool):
     count: int = Field(default=10, ge=1, le=MAX_COUNT, strict=True)
     """Results per search (1-50) when a call does not choose."""
 
-    def _answer(self, reply: dict[str, Any]) -> _Answer:
-        results = search_results(reply)
-        return results_text(results), results
-
     def _run(
         self,
         query: str,
@@ -99,7 +95,8 @@ class GLMWebSearch(SearchOptions, BaseTool):
         body = self._search_body(
             query, self.count if count is None else count, search_recency_filter
         )
-        return self._answer(self._post(PATH, body))
+        results = self._post(PATH, body, search_results)
+        return results_text(results), results
 
     async def _arun(
         self,
@@ -112,7 +109,8 @@ class GLMWebSearch(SearchOptions, BaseTool):
         body = self._search_body(
             query, self.count if count is None else count, search_recency_filter
         )
-        return self._answer(await self._apost(PATH, body))
+        results = await self._apost(PATH, body, search_results)
+        return results_text(results), results
 
 
 class WebReaderInput(BaseModel):
@@ -142,6 +140,18 @@ def check_url(url: Any) -> str:
         msg = f"url {url!r} {problem}: GLM's reader reads http:// and https:// pages"
         raise ValueError(msg)
     return str(url)
+
+
+def reader_result(reply: dict[str, Any]) -> dict[str, Any]:
+    """The page of a reader reply (`reader_result`).
+
+    Raises:
+        GLMAPIError: If the reply has no `reader_result` object.
+    """
+    page = reply.get("reader_result")
+    if not isinstance(page, dict):
+        raise malformed("reply has no reader_result object")
+    return page
 
 
 def page_text(page: dict[str, Any], max_chars: int) -> str:
@@ -207,18 +217,15 @@ class GLMWebReader(GLMAPISettings, BaseTool):
             "no_cache": self.no_cache,
         }
 
-    def _answer(self, reply: dict[str, Any]) -> _Answer:
-        page = reply.get("reader_result")
-        if not isinstance(page, dict):
-            raise malformed("reply has no reader_result object")
+    def _answer(self, page: dict[str, Any]) -> _Answer:
         return page_text(page, self.max_chars), page
 
     def _run(self, url: str, run_manager: CallbackManagerForToolRun | None = None) -> _Answer:
         """Read one page."""
-        return self._answer(self._post(READER_PATH, self._body(url)))
+        return self._answer(self._post(READER_PATH, self._body(url), reader_result))
 
     async def _arun(
         self, url: str, run_manager: AsyncCallbackManagerForToolRun | None = None
     ) -> _Answer:
         """Async twin of `_run`."""
-        return self._answer(await self._apost(READER_PATH, self._body(url)))
+        return self._answer(await self._apost(READER_PATH, self._body(url), reader_result))

@@ -91,7 +91,7 @@ def test_a_custom_base_is_not_checked(glm: GLMTransport) -> None:
 
 def test_a_404_on_a_standard_base_names_the_other_platform(glm: GLMTransport) -> None:
     glm.fail("/reader", 404, "1222", "API does not exist")
-    with pytest.raises(GLMNotFoundError, match=r"use base_url='https://open\.bigmodel\.cn"):
+    with pytest.raises(GLMNotFoundError, match=r"base_url='https://open\.bigmodel\.cn"):
         GLMWebReader(**on(glm, ZAI)).invoke({"url": "https://docs.z.ai/guides/llm/glm-5.4"})
     glm.fail("/web_search", 404, "1222", "API does not exist")
     with pytest.raises(GLMNotFoundError, match=r"use base_url='https://api\.z\.ai"):
