@@ -45,7 +45,29 @@ KINDS: dict[str, tuple[bytes, str, int]] = {
     "jpg": (b"\xff\xd8\xff", "image/jpeg", 10 * MB),
 }
 """Per file kind GLM takes: its magic bytes, MIME type and GLM's size limit."""
-_SUFFIXES = {".pdf": "pdf", ".png": "png", ".jpg": "jpg", ".jpeg": "jpg"}
+_OTHER_TYPES = frozenset(
+    [
+        ".doc",
+        ".docx",
+        ".ppt",
+        ".pptx",
+        ".xls",
+        ".xlsx",
+        ".txt",
+        ".md",
+        ".csv",
+        ".html",
+        ".htm",
+        ".gif",
+        ".webp",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".svg",
+        ".zip",
+    ]
+)
+"""URL suffixes of files GLM-OCR does not read (a URL without a known suffix is sent)."""
 
 
 def _is_url(source: str) -> bool:
@@ -53,14 +75,13 @@ def _is_url(source: str) -> bool:
 
 
 def check_url_source(url: str) -> str:
-    """Return a file URL GLM can fetch: absolute http(s), no other document type's suffix.
+    """Return a file URL GLM can fetch: absolute http(s), not named as another file type.
 
     Raises:
         ValueError: Otherwise.
     """
     parsed = httpx.URL(url)
-    suffix = Path(parsed.path).suffix.lower()
-    if not parsed.host or (suffix and suffix not in _SUFFIXES and len(suffix) <= 5):
+    if not parsed.host or Path(parsed.path).suffix.lower() in _OTHER_TYPES:
         msg = f"{url!r}: GLM-OCR reads PDF, JPG and PNG files from absolute http(s) URLs"
         raise ValueError(msg)
     return url

@@ -532,6 +532,11 @@ def test_urls_glm_cannot_read_are_refused(url: str) -> None:
         GLMLayoutLoader(url)
 
 
+@pytest.mark.parametrize("url", ["https://arxiv.org/pdf/2401.12345", "https://e.example/scan.JPEG"])
+def test_urls_without_another_types_suffix_are_taken(url: str) -> None:
+    assert GLMLayoutLoader(url).file_path == url
+
+
 def test_a_missing_file_is_an_os_error(glm: GLMTransport, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         GLMLayoutLoader(tmp_path / "missing.pdf", **on(glm)).load()
