@@ -52,6 +52,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench
+	$(BIN)/python -m tests.bench.embeddings
 
 # Fresh random examples for the stream property tests (the suite replays a fixed set).
 fuzz: $(STAMP)

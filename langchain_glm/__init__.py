@@ -1,4 +1,4 @@
-"""LangChain integration for Zhipu / Z.ai GLM chat models.
+"""LangChain integration for Zhipu / Z.ai GLM: chat models, embeddings and rerank.
 
 Names are imported on first use: the package's pytest plugin (`langchain_glm.testing`)
 is loaded into every pytest run of every project that installs us, and must not pay
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     )
     from langchain_glm.chat_models import ChatGLM
     from langchain_glm.document_loaders import GLMLayoutLoader
+    from langchain_glm.embeddings import GLMEmbeddings
+    from langchain_glm.rerank import GLMRerank
     from langchain_glm.retrievers import GLMSearchRetriever
     from langchain_glm.tools import mcp_tool, retrieval_tool, web_search_results, web_search_tool
     from langchain_glm.web import GLMWebReader, GLMWebSearch
@@ -52,6 +54,7 @@ __all__ = [
     "GLMConnectionError",
     "GLMContentFilterError",
     "GLMContextOverflowError",
+    "GLMEmbeddings",
     "GLMError",
     "GLMInvalidRequestError",
     "GLMLayoutLoader",
@@ -59,6 +62,7 @@ __all__ = [
     "GLMPermissionDeniedError",
     "GLMQuotaExceededError",
     "GLMRateLimitError",
+    "GLMRerank",
     "GLMSearchRetriever",
     "GLMTimeoutError",
     "GLMWebReader",
@@ -82,6 +86,8 @@ _HOMES = {
     "GLMSearchRetriever": "langchain_glm.retrievers",
     "GLMWebReader": "langchain_glm.web",
     "GLMWebSearch": "langchain_glm.web",
+    "GLMEmbeddings": "langchain_glm.embeddings",
+    "GLMRerank": "langchain_glm.rerank",
     "MessageConversionError": "langchain_glm._request",
     "mcp_tool": "langchain_glm.tools",
     "retrieval_tool": "langchain_glm.tools",

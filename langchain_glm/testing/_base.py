@@ -283,8 +283,10 @@ class Host(Protocol):
     batch_state: dict[str, Any]
     web_state: dict[str, Any]
 
-    def next_answer(self, request: RecordedRequest, default: Script) -> Answer:
-        """The next queued answer, else the script's, else ``default(request)``."""
+    def next_answer(
+        self, request: RecordedRequest, default: Script, *, use_script: bool = True
+    ) -> Answer:
+        """The next queued answer, else the script's (if ``use_script``), else the default."""
         ...
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -1,7 +1,7 @@
 """`GLMService`: the GLM behaviour as pure code (no I/O); `plan(request)` returns what to send.
 
 It records each request, applies faults and auth, and hands the request to the endpoint family
-that `langchain_glm.testing._routes.ROUTES` names (chat, tokenizer, Batch API).
+that `langchain_glm.testing._routes.ROUTES` names (chat, tokenizer, Batch API, embeddings, rerank).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _A = TypeVar("_A", Reply, ErrorReply, WireReply)
 
 
 class GLMService:
-    """GLM's chat-completions and Batch API behaviour, scripted by a test."""
+    """GLM's chat-completions, Batch API, embeddings and rerank behaviour, scripted by a test."""
 
     def __init__(
         self,
@@ -128,7 +128,7 @@ class GLMService:
             self._faults.append((fragment, ErrorReply(status, code, message)))
 
     def script(self, fn: Script | None) -> None:
-        """Answer with ``fn(request)`` while nothing is queued (``None``: off)."""
+        """Answer chat requests and Batch API lines with ``fn(request)`` while nothing is queued."""
         self._script = fn
 
     def reset(self) -> None:
@@ -162,14 +162,16 @@ class GLMService:
         """Answer a non-stream chat body as scripted (one Batch API line)."""
         return batch_line(self, body, next(self._ids))
 
-    def next_answer(self, request: RecordedRequest, default: Script) -> Answer:
-        """The next queued answer, else the script's, else ``default(request)``.
+    def next_answer(
+        self, request: RecordedRequest, default: Script, *, use_script: bool = True
+    ) -> Answer:
+        """The next queued answer, else the script's (if ``use_script``), else ``default(request)``.
 
         A script that raises, or returns something else than a `Reply`, `ErrorReply` or
         `WireReply`, is answered with HTTP 500 and kept in `script_errors`.
         """
         with self._lock:
-            item = self._queue.popleft() if self._queue else self._script
+            item = self._queue.popleft() if self._queue else self._script if use_script else None
         if isinstance(item, (Reply, ErrorReply, WireReply)):
             return item
         try:

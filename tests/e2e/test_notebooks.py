@@ -66,6 +66,16 @@ EXPECTED = {
         "GLMContentFilterError  GLM error 1301",
         "same results as .batch(): True",
     ],
+    "rag.ipynb": [
+        "512 dimensions; unit length: 1.0",
+        "0.50  glm-5.3.md",
+        "[{'index': ",
+        "[glm-5.3.md] GLM-5.3 always thinks",
+        "sources sent: True",
+        "200 vectors of 256",
+        "ValueError: texts[1] is empty or only whitespace",
+        "embedding-2 takes dimensions 1024 (default 1024), not 256",
+    ],
 }
 """Key output strings each notebook must print when run offline."""
 
