@@ -18,6 +18,7 @@ from langchain_core.messages import ToolCall, ToolMessage
 
 from langchain_glm import (
     ChatGLM,
+    GLMAPIError,
     GLMInvalidRequestError,
     GLMLayoutLoader,
     GLMNotFoundError,
@@ -297,11 +298,47 @@ def test_both_search_result_forms_are_read(search_result: Any) -> None:
     assert [d.page_content for d in docs] == ["c"]
 
 
-@pytest.mark.parametrize("bad", [b'{"search_result": "text"}', b'{"search_result": [1, 2]}'])
-def test_a_malformed_search_result_is_an_error(bad: bytes) -> None:
-    client = httpx.Client(transport=httpx.MockTransport(raw(bad)))
-    with pytest.raises(Exception, match="search_result"):
-        GLMWebSearch(api_key=KEY, http_client=client).invoke({"query": "x"})
+def counted(body: bytes, sent: list[httpx.Request]) -> httpx.Client:
+    """A client whose every request is answered with `body` and appended to `sent`."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return raw(body)(request)
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+def run_with(client: httpx.Client, kind: str, tmp_path: Path) -> Any:
+    settings: dict[str, Any] = {"api_key": KEY, "http_client": client}
+    if kind == "search":
+        return GLMWebSearch(**settings).invoke({"query": "x"})
+    if kind == "reader":
+        return GLMWebReader(**settings).invoke({"url": "https://e.example/"})
+    path = tmp_path / "a.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    return GLMLayoutLoader(path, **settings).load()
+
+
+@pytest.mark.parametrize(
+    ("kind", "bad", "named"),
+    [
+        ("search", b'{"search_result": "text"}', "search_result"),
+        ("search", b'{"search_result": [1, 2]}', "search_result"),
+        ("reader", b'{"id": "1"}', "reader_result"),
+        ("reader", b'{"reader_result": [1]}', "reader_result"),
+        ("layout", b'{"layout_details": {"0": []}}', "layout_details"),
+        ("layout", b'{"layout_details": [[1], "page"]}', "layout_details"),
+        ("layout", b'{"md_results": "no pages"}', "layout_details"),
+    ],
+)
+def test_a_malformed_reply_is_an_error_and_never_resent(
+    kind: str, bad: bytes, named: str, tmp_path: Path
+) -> None:
+    sent: list[httpx.Request] = []
+    with pytest.raises(GLMAPIError, match=named) as caught:
+        run_with(counted(bad, sent), kind, tmp_path)
+    assert caught.value.is_retryable is False
+    assert len(sent) == 1  # GLM may have billed it
 
 
 def test_no_results_is_said(glm: GLMTransport) -> None:
