@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.load import dumps
 from langchain_core.messages import ToolCall, ToolMessage
 
 from langchain_glm import (
@@ -387,6 +388,8 @@ def test_the_key_is_in_no_repr() -> None:
         assert KEY not in repr(obj)
         assert KEY not in str(obj)
     assert KEY not in repr(objects[3].settings)
+    for obj in [*objects[:3], objects[3].settings]:
+        assert KEY not in dumps(obj)  # a reference to ZAI_API_KEY at most
 
 
 # ------------------------------------------------------------------ reader
