@@ -1,4 +1,4 @@
-r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch API, embeddings, rerank).
+r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch, retrieval, web).
 
 A test tool, never for production: `GLMTransport` is an in-process httpx transport (no sockets),
 `GLMServer` real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh one
@@ -22,10 +22,12 @@ Script with ``reply(text, **fields)`` (a `Reply`; ``times=N`` repeats), ``reply_
 "1302")``, ``reply_raw(capture)``, ``fail(path_part, 503, "1234")`` or ``script(auto_reply)``; read
 ``requests`` / ``last_request`` (`RecordedRequest`); drive Batch API jobs with `advance_batches` /
 `expire_batches`. ``/embeddings`` and ``/rerank`` answer computed vectors and scores; queued
-replies and faults apply to them, scripts to chat only. Standalone: ``python -m
-langchain_glm.testing --auto --port 8000``. Migration: ``RawReply(...)`` became
-``WireReply.of(status, body)`` (briefly named ``Plan``, a name the client's retry plan uses too);
-``GLMServer(host=...)`` is gone (127.0.0.1 only). More: the README section "Testing your app
+replies and faults apply to them, scripts to chat only. ``/web_search``, ``/reader`` and
+``/layout_parsing`` answer from `search_corpus`, `web_pages` and `layout_pages` (defaults: a small
+corpus about GLM, its pages, a PDF's own text); faults apply, queued replies do not.
+Standalone: ``python -m langchain_glm.testing --auto --port 8000``. Migration: ``RawReply(...)``
+became ``WireReply.of(status, body)`` (briefly named ``Plan``, a name the client's retry plan uses
+too); ``GLMServer(host=...)`` is gone (127.0.0.1 only). More: the README section "Testing your app
 offline".
 """
 

@@ -80,7 +80,7 @@ DEFAULT_CORPUS: list[dict[str, Any]] = [
 """The results searched when a test scripts none."""
 
 
-def search_corpus(service: Any, results: Sequence[Mapping[str, Any]]) -> None:
+def search_corpus(service: Host, results: Sequence[Mapping[str, Any]]) -> None:
     """Script the search corpus: each search ranks these results by the query's words.
 
     Args:
@@ -91,7 +91,7 @@ def search_corpus(service: Any, results: Sequence[Mapping[str, Any]]) -> None:
     service.web_state["corpus"] = [dict(result) for result in results]
 
 
-def web_pages(service: Any, pages: Mapping[str, str | Mapping[str, Any]]) -> None:
+def web_pages(service: Host, pages: Mapping[str, str | Mapping[str, Any]]) -> None:
     """Script the pages the reader serves (any other URL is a 400), replacing the defaults.
 
     Args:
@@ -103,7 +103,7 @@ def web_pages(service: Any, pages: Mapping[str, str | Mapping[str, Any]]) -> Non
 
 
 def layout_pages(
-    service: Any, pages: Sequence[str | Sequence[Mapping[str, Any]]], *, file: str | bytes = ""
+    service: Host, pages: Sequence[str | Sequence[Mapping[str, Any]]], *, file: str | bytes = ""
 ) -> None:
     """Script what GLM-OCR finds in a file.
 
