@@ -2,6 +2,7 @@
 #   make demo   - venv, install the package and its cli extra only, one glm-chat turn with a tool call
 #                 (real API if ZAI_API_KEY is set, else the bundled local GLM server)
 #   make test   - venv, install, lint, type check, the whole test suite
+#   make test-packaging - the built wheel in a fresh venv, and the lowest declared versions
 #   make chat   - the interactive terminal chat (glm-chat)
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-cli
 DEMO_QUESTION := Use the calculator to work out "17 * 23 + 4", then say in one sentence how you got it.
 
-.PHONY: demo chat test lint format type unit live bench fuzz clean
+.PHONY: demo chat test lint format type unit live bench fuzz clean dist-check test-packaging
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ demo: $(DEMO_STAMP)
 chat: $(DEMO_STAMP)
 	@$(BIN)/glm-chat --tools
 
-test: lint type
+test: lint type dist-check
 	$(BIN)/python -m pytest tests -q
 
 lint: $(STAMP)
@@ -62,5 +63,34 @@ fuzz: $(STAMP)
 live: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m live
 
+# Packaging (uv builds and makes the throwaway venvs). dist-check, part of `make test`: the sdist
+# and wheel build and their metadata passes `twine check`. test-packaging, which .ci/run runs
+# after `make test`: the wheel installs into a fresh venv and answers offline calls
+# (tests/packaging/wheel_smoke.py, run from outside the checkout), and the unit tests pass on the
+# lowest versions the package declares (`--resolution lowest-direct`, extras included).
+PKG_TMP := $(or $(TMPDIR),/tmp)/langchain-glm-packaging
+UV ?= uv
+FLOOR_NAMES := ("langchain-core", "httpx", "h11", "pydantic", "jsonschema", "rich")
+
+dist-check: $(STAMP)
+	@rm -rf $(PKG_TMP)/dist
+	$(UV) build --quiet --out-dir $(PKG_TMP)/dist
+	$(BIN)/twine check --strict $(PKG_TMP)/dist/*
+	@for f in Makefile .ci/run README.md; do tar -tzf $(PKG_TMP)/dist/*.tar.gz | \
+		grep -qx "langchain_glm-[^/]*/$$f" || { echo "sdist lacks $$f"; exit 1; }; done
+
+test-packaging: dist-check
+	@rm -rf $(PKG_TMP)/wheel-venv $(PKG_TMP)/floor-venv
+	$(UV) venv --quiet --python $(BIN)/python $(PKG_TMP)/wheel-venv
+	VIRTUAL_ENV=$(PKG_TMP)/wheel-venv $(UV) pip install --quiet $(PKG_TMP)/dist/*.whl
+	cd $(PKG_TMP) && wheel-venv/bin/python $(CURDIR)/tests/packaging/wheel_smoke.py
+	$(UV) venv --quiet --python $(BIN)/python $(PKG_TMP)/floor-venv
+	VIRTUAL_ENV=$(PKG_TMP)/floor-venv $(UV) pip install --quiet --resolution lowest-direct \
+		-e ".[cli,jsonschema]" --group test-floor
+	$(PKG_TMP)/floor-venv/bin/python -c 'from importlib.metadata import version as v; \
+		print("lowest:", *(f"{n}=={v(n)}" for n in $(FLOOR_NAMES)))'
+	$(PKG_TMP)/floor-venv/bin/python -m pytest tests/unit_tests -q
+	@rm -rf $(PKG_TMP)
+
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache $(PKG_TMP)

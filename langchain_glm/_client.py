@@ -49,7 +49,11 @@ _T = TypeVar("_T")
 _CHAT = "chat/completions"
 TOKENIZER = "tokenizer"
 """Path of GLM's token-counting endpoint (`POST {base}/tokenizer`)."""
-_NO_KEY = "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key="
+_NO_KEY = (
+    "no GLM API key: set ZAI_API_KEY (or ZHIPUAI_API_KEY) or pass api_key=. To run offline, "
+    "start the bundled server (python -m langchain_glm.testing --auto --port 8000) and set "
+    "ZAI_BASE_URL=http://127.0.0.1:8000/api/paas/v4 and ZAI_API_KEY=offline"
+)
 DEFAULT_TIMEOUT = 600.0
 """Default time budget in seconds: long thinking answers take minutes (openai's SDK uses 600 s)."""
 CONNECT_TIMEOUT = 10.0

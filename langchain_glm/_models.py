@@ -1,8 +1,10 @@
 """The GLM model capability table: the single source of truth for what each model can do.
 
 Pure data. Three things read it: the model profiles (`ChatGLM.profile`), the checks made
-before a request is sent, and the local GLM server's validation in
-`langchain_glm.testing`, so the client and the test server can never disagree.
+before a request is sent, and the local GLM server's per-model limits in
+`langchain_glm.testing`. The server also checks every body against its own copy of GLM's
+documented rules (`langchain_glm.testing._spec`, written from the references, not from this
+table), and a test compares the two model by model, so a wrong entry here fails a test.
 
 Sources (public): the chat-completions reference
 https://docs.z.ai/api-reference/llm/chat-completion (request fields, enums and ranges per
@@ -15,7 +17,8 @@ that GLM accepts.
 
 A model the table does not know is sent as given, with no client-side limits, except that
 an unknown `glm-5.N` (N >= 3) is taken as always-thinking with efforts low/high/max, the
-behaviour Z.ai documents for the GLM-5.3 generation.
+behaviour Z.ai documents for the GLM-5.3 generation; its inputs are not checked (media are
+sent as given and GLM decides).
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class ModelSpec:
             (`file_id`, `file_url` or `file_data`), or GLM-4.6V's legacy `file_url`
             part (by URL only).
         tokenizer: Whether GLM's `/tokenizer` endpoint counts tokens for this model.
+        availability: Where GLM serves the model, when that is not every base URL
+            (GLM-5.4: the Coding Plan only, for now); added to GLM's 1211 "unknown model"
+            error for it. Empty = every base.
         max_stop: Most stop words accepted; None = unknown (not checked).
         temperature: Accepted `temperature` range, inclusive.
         top_p: Accepted `top_p` range, inclusive.
@@ -78,6 +84,7 @@ class ModelSpec:
     max_stop: int | None = 1
     temperature: tuple[float, float] = (0.0, 1.0)
     top_p: tuple[float, float] = (0.01, 1.0)
+    availability: str = ""
     note: str = field(default="", compare=False)
 
     @property
@@ -163,6 +170,14 @@ _GLM47_FAMILY = tuple(
 )
 
 
+GLM54_AVAILABILITY = (
+    "GLM-5.4 is served on the GLM Coding Plan only until Z.ai opens the Model API after its "
+    "security assessment (https://docs.z.ai/guides/llm/glm-5.4): use base_url "
+    "https://api.z.ai/api/coding/paas/v4 or https://open.bigmodel.cn/api/coding/paas/v4 "
+    "with a Coding Plan key"
+)
+"""Why the pay-as-you-go Model API may answer 1211 (unknown model) for GLM-5.4."""
+
 _FLASH_53 = (
     "Vision schema (text, image, video, file). tool_stream and response_format are absent "
     f"from that schema, so neither is offered. {_STOP_4}"
@@ -215,11 +230,41 @@ _GLM5_FAMILY = (
         for name in ("glm-5.3-flash", "glm-5.3-flashx")
     ),
     ModelSpec(
+        "glm-5.4",
+        _1M,
+        128 * _K,
+        thinking="always",
+        efforts=_GEN_53,
+        inputs=_VISION,
+        tool_stream=True,
+        max_stop=4,
+        availability=GLM54_AVAILABILITY,
+        note="Released 2026-12-02 (https://docs.z.ai/guides/llm/glm-5.4): native image, video "
+        "and file input, 1M context, thinking, tools, structured output. Max output 128K per "
+        "docs.bigmodel.cn (Vercel lists 262,144: unconfirmed, so 128K). Thinking and efforts "
+        f"are taken from GLM-5.3 (not documented separately), so is tool_stream. {_STOP_4}",
+    ),
+    ModelSpec(
+        "glm-5.3-flashx-legal",
+        _1M,
+        128 * _K,
+        thinking="always",
+        efforts=_GEN_53,
+        inputs=frozenset({"text", "image", "video"}),
+        json_mode=False,
+        max_stop=4,
+        note="GLM-Legal, the legal-domain GLM-5.3-FlashX: text, image and video input, 1M "
+        "context, mandatory thinking, tools. Max output, efforts and the vision schema "
+        f"(no response_format, no tool_stream) are FlashX's. {_STOP_4}",
+    ),
+    ModelSpec(
         "glm-5-turbo",
         200 * _K,
         128 * _K,
+        tool_stream=True,
         max_stop=4,
-        note="Dropped from the 5.3-era model list; kept so calls that still work get limits.",
+        note="Dropped from the 5.3-era model list; kept so calls that still work get limits. "
+        "tool_stream: BigModel's reference lists it (GLM-5.1/5/5-Turbo/4.7/4.6).",
     ),
     ModelSpec(
         "glm-5v-turbo",
@@ -308,6 +353,7 @@ def _row(spec: ModelSpec) -> str:
         ", ".join(sorted(spec.inputs or {"text"}, key=lambda kind: (kind != "text", kind))),
         "yes" if spec.tools else "no",
         "yes" if spec.tool_stream else "no",
+        "yes" if spec.json_mode else "not sent (warns)",
         str(spec.max_stop) if spec.max_stop is not None else "any",
         "exact" if spec.tokenizer else "approximate",
     ]
@@ -330,10 +376,19 @@ def markdown_table() -> str:
     """
     header = (
         "| Model | Context | Max output | Thinking | `thinking=False` sends | "
-        "`reasoning_effort` | Inputs | Tools | `tool_stream` | Stop words | Token count |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|"
+        "`reasoning_effort` | Inputs | Tools | `tool_stream` | JSON mode | Stop words | "
+        "Token count |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     return "\n".join([header, *(_row(spec) for spec in MODELS.values())])
 
 
-__all__ = ["ALL_EFFORTS", "MODELS", "ModelSpec", "Thinking", "markdown_table", "spec_for"]
+__all__ = [
+    "ALL_EFFORTS",
+    "GLM54_AVAILABILITY",
+    "MODELS",
+    "ModelSpec",
+    "Thinking",
+    "markdown_table",
+    "spec_for",
+]

@@ -413,7 +413,7 @@ def normalize_stop(stop: str | Sequence[str] | None) -> list[str] | None:
     """
     if stop is None:
         return None
-    words = [stop] if isinstance(stop, str) else [w for w in stop if w]
+    words = [w for w in ([stop] if isinstance(stop, str) else stop) if w]
     return words or None
 
 
@@ -796,6 +796,90 @@ def steer_to_tools(messages: list[dict[str, Any]], forced: str) -> list[dict[str
     return out
 
 
+PARAM_KEYS = (
+    "thinking",
+    "clear_thinking",
+    "reasoning_effort",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "do_sample",
+    "tool_stream",
+    "stop",
+)
+"""Call parameters `build_request` resolves and checks itself (the rest of a body is `extra`)."""
+
+_NO_LOGPROBS = "GLM returns no log probabilities"
+_NO_PENALTY = "GLM's chat API has no repetition penalties; tune temperature or top_p instead"
+_REFUSED = {
+    "logprobs": _NO_LOGPROBS,
+    "top_logprobs": _NO_LOGPROBS,
+    "frequency_penalty": _NO_PENALTY,
+    "presence_penalty": _NO_PENALTY,
+}
+"""ChatOpenAI keywords with no GLM equivalent: a set value is refused before sending (an unset,
+`False` or `0` one, which asks for nothing, is dropped), since GLM would ignore it silently."""
+
+OPENAI_KWARGS: Mapping[str, str] = {
+    "extra_body": "merged into the request body, as ChatOpenAI does; its ChatGLM fields "
+    "(`thinking`, `max_tokens`, ...) are checked like the fields",
+    "stream_usage": "always on: GLM reports usage on every reply and on a stream's last chunk; "
+    "not sent",
+    "n": "`1` is not sent; more is a `ValueError` (GLM returns one choice per request)",
+    "max_completion_tokens": "sent as `max_tokens` (GLM ignores `max_completion_tokens`)",
+    **{key: f"`ValueError`: {why}" for key, why in _REFUSED.items()},
+    "seed": "sent as given (zai-sdk sends it; GLM does not document it)",
+}
+"""ChatOpenAI keywords a migrated app passes, and what ChatGLM does with each (a test keeps
+the README "Migration" table equal to it). What GLM reads:
+https://docs.z.ai/api-reference/llm/chat-completion ."""
+
+
+def adopt_openai_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply `OPENAI_KWARGS` to resolved call parameters, before anything is built.
+
+    Args:
+        params: Resolved parameters, as for `build_request`; their `extra` may hold
+            ChatOpenAI keywords (`extra_body`, `n`, `stream_usage`, ...).
+
+    Returns:
+        New parameters: `extra_body` fields moved to where they belong (a `thinking` in it
+        is checked like the field), the other keywords mapped or dropped.
+
+    Raises:
+        ValueError: `n` > 1, a keyword GLM has no equivalent for, a non-mapping
+            `extra_body`, or `max_completion_tokens` beside a different `max_tokens`.
+    """
+    out = dict(params)
+    extra = dict(params.get("extra") or {})
+    body = extra.pop("extra_body", None) or {}
+    if not isinstance(body, Mapping):
+        msg = f"extra_body={body!r}: expected a mapping of request-body fields."
+        raise ValueError(msg)
+    for key, value in body.items():
+        (out if key in PARAM_KEYS else extra)[key] = value
+    for key, why in _REFUSED.items():
+        if extra.pop(key, None) not in (None, False):
+            msg = f"{key}: {why}; remove it. Nothing was sent."
+            raise ValueError(msg)
+    n = extra.pop("n", None)
+    if n not in (None, 1):
+        msg = (
+            f"n={n!r}: GLM returns one choice per request; for {n} answers call "
+            f"llm.batch([prompt] * {n}). Nothing was sent."
+        )
+        raise ValueError(msg)
+    extra.pop("stream_usage", None)
+    limit = extra.pop("max_completion_tokens", None)
+    if limit is not None and out.get("max_tokens") not in (None, limit):
+        msg = f"max_completion_tokens={limit!r} and max_tokens={out['max_tokens']!r}: set one."
+        raise ValueError(msg)
+    if limit is not None:
+        out["max_tokens"] = limit
+    out["extra"] = extra
+    return out
+
+
 def build_request(messages: Sequence[BaseMessage], params: Mapping[str, Any]) -> Built:
     """Assemble and check the request body from messages and resolved call parameters.
 
@@ -804,7 +888,8 @@ def build_request(messages: Sequence[BaseMessage], params: Mapping[str, Any]) ->
         params: Resolved parameters: `model`, `stream`, `thinking`, `clear_thinking`,
             `reasoning_effort`, `temperature`, `top_p`, `max_tokens`, `do_sample`, `stop`,
             `tool_stream`, and `extra` (other body fields such as `tools`,
-            `tool_choice`, `response_format`, `model_kwargs` entries).
+            `tool_choice`, `response_format`, `model_kwargs` entries, and the ChatOpenAI
+            keywords of `OPENAI_KWARGS`).
 
     Returns:
         The body and the adaptations made.
@@ -812,6 +897,7 @@ def build_request(messages: Sequence[BaseMessage], params: Mapping[str, Any]) ->
     Raises:
         ValueError: Bad input (see the checks above), detected before any request is sent.
     """
+    params = adopt_openai_kwargs(params)
     model = params["model"]
     if not isinstance(model, str) or not model.strip():
         msg = f"model={model!r}: a GLM model id is needed, e.g. 'glm-4.6' or 'glm-5.3'."
@@ -838,6 +924,7 @@ def build_request(messages: Sequence[BaseMessage], params: Mapping[str, Any]) ->
     _apply_tool_choice(body)
     body["stream"] = bool(params.get("stream"))
     notes += _tool_stream(body, bool(params.get("tool_stream")), spec)
+    notes += _response_format(body, spec)
     return Built(body=body, adaptations=tuple(notes))
 
 
@@ -845,6 +932,13 @@ def _check_body(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
     """The checks on the assembled messages and tools."""
     if "tools" in body:
         check_tools(body["tools"])
+    if body.get("tools") and spec is not None and not spec.tools:
+        takers = [name for name, s in MODELS.items() if s.tools and s.inputs == spec.inputs]
+        msg = (
+            f"{spec.name} takes no tools (GLM documents tools for it nowhere); models with "
+            f"the same inputs that do: {', '.join(takers)}. Nothing was sent."
+        )
+        raise ValueError(msg)
     check_tool_results(body["messages"])
     check_inputs(body["messages"], spec)
 
@@ -858,6 +952,28 @@ def _tool_stream(body: dict[str, Any], wanted: bool, spec: ModelSpec | None) -> 
         return [Adaptation(f"tool_stream:{spec.name}", message)]
     body["tool_stream"] = True
     return []
+
+
+def _response_format(body: dict[str, Any], spec: ModelSpec | None) -> list[Adaptation]:
+    """Drop `response_format` for models that take none (GLM: "text models only").
+
+    https://docs.z.ai/api-reference/llm/chat-completion gives `response_format` only in the
+    text-model request; the vision request has no such field. A `{"type": "text"}` asks
+    for the default and is dropped silently; JSON mode is dropped with an adaptation (the
+    JSON instruction of `with_structured_output(method="json_mode")` stays in the prompt,
+    and its result is still validated).
+    """
+    wanted = body.get("response_format")
+    if wanted is None or spec is None or spec.json_mode:
+        return []
+    del body["response_format"]
+    if isinstance(wanted, Mapping) and wanted.get("type") == "text":
+        return []
+    message = (
+        f"{spec.name} takes no response_format (GLM offers JSON mode on text models only); "
+        f"response_format={wanted!r} is not sent, and the prompt alone asks for JSON."
+    )
+    return [Adaptation(f"response_format:{spec.name}", message)]
 
 
 def _apply_tool_choice(body: dict[str, Any]) -> None:

@@ -6,8 +6,8 @@ GLM accepts only `tool_choice="auto"`
 (https://docs.z.ai/guides/capabilities/struct-output), so:
 
 - `function_calling` binds the schema as the one tool through the model's own
-  `bind_tools`, with `tool_choice` naming it; how GLM is steered to call it (and the
-  `GLMCompatibilityWarning` that says so) is decided there, in one place;
+  `bind_tools`, with `tool_choice` naming it; how GLM is steered to call it is decided
+  there, in one place (without a warning: forcing that tool is this module's choice);
 - `json_mode` sends `response_format={"type": "json_object"}` and describes the
   schema to the model in a system instruction;
 - `json_schema` is served as `json_mode`, with a `GLMCompatibilityWarning`, and the

@@ -1,11 +1,13 @@
-"""`ChatGLM`: Zhipu / Z.ai GLM chat models (GLM-4.5 to GLM-5.3) for LangChain."""
+"""`ChatGLM`: Zhipu / Z.ai GLM chat models (GLM-4.5 to GLM-5.4) for LangChain."""
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
@@ -39,6 +41,7 @@ import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block trans
 from langchain_glm import _request, _response
 from langchain_glm._auth import check_api_key, check_base_url
 from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient, client_for
+from langchain_glm._errors import GLMNotFoundError
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser, generation_chunk
 from langchain_glm._version import __version__
@@ -53,17 +56,7 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 """China-mainland (BigModel) pay-as-you-go endpoint, the default."""
 
-_BODY_FIELDS = (
-    "thinking",
-    "clear_thinking",
-    "reasoning_effort",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "do_sample",
-    "tool_stream",
-    "stop",
-)
+_BODY_FIELDS = _request.PARAM_KEYS
 _CLIENT_FIELDS = ("timeout", "max_retries", "base_url", "api_key", "default_headers", "jwt_auth")
 _PER_CALL_CLIENT = ("timeout", "max_retries", "default_headers")
 _MODEL_ONLY = ("api_key", "base_url", "jwt_auth", "http_client", "http_async_client")
@@ -87,7 +80,7 @@ class _Call:
 
 
 class ChatGLM(BaseChatModel):
-    """Zhipu / Z.ai GLM chat models (GLM-4.5 to 4.7, GLM-5 to 5.3, GLM-5.3-Flash, GLM-4.6V).
+    """Zhipu / Z.ai GLM chat models (GLM-4.5 to 4.7, GLM-5 to 5.4, GLM-5.3-Flash, GLM-4.6V).
 
     Talks to GLM's chat-completions API directly with `httpx` and keeps what
     generic OpenAI clients drop: the model's reasoning
@@ -154,7 +147,9 @@ class ChatGLM(BaseChatModel):
         ```
 
     Serialization:
-        `dumpd(llm)` stores the key as a reference to `ZAI_API_KEY`, never its value.
+        `dumpd(llm)` stores the key as a reference to the variable that holds it
+        (`ZAI_API_KEY`, or `ZHIPUAI_API_KEY`), never its value; `pickle` does the same
+        for a key read from either variable.
         Load with the public allowlist: `load(data, allowed_objects=[ChatGLM],
         valid_namespaces=["langchain_glm"], secrets_from_env=True)`;
         `allowed_objects="all"` admits only the classes listed in langchain-core itself.
@@ -245,7 +240,7 @@ class ChatGLM(BaseChatModel):
     tool_stream: bool = False
     """Stream tool-call arguments as they are generated; sent only on streaming calls
     that carry tools, to models that stream tool calls (glm-4.6, glm-4.7, glm-5 to
-    glm-5.3; not the vision models)."""
+    glm-5.3, glm-5-turbo, glm-5.4; not the other vision models)."""
 
     timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
     """Time budget of each attempt, in seconds (default 600, for long thinking answers).
@@ -327,6 +322,8 @@ class ChatGLM(BaseChatModel):
 
         `ChatGLM(request_id="r1")` is taken as `model_kwargs={"request_id": "r1"}`, with a
         warning; a ChatGLM field inside `model_kwargs` is an error (pass it directly).
+        ChatOpenAI's keywords (`extra_body`, `n`, `stream_usage`, ...) are kept the same way
+        without a warning and checked here: README "Migration" says what each does.
         """
         if not isinstance(values, dict):
             return values
@@ -339,12 +336,15 @@ class ChatGLM(BaseChatModel):
         extra = {key: value for key, value in values.items() if key not in known}
         if not extra:
             return values
-        warnings.warn(
-            f"{sorted(extra)} are not ChatGLM fields; they are sent as request-body fields "
-            "(model_kwargs).",
-            UserWarning,
-            stacklevel=4,
-        )
+        _request.adopt_openai_kwargs({"extra": extra})
+        unknown = sorted(set(extra).difference(_request.OPENAI_KWARGS))
+        if unknown:
+            warnings.warn(
+                f"{unknown} are not ChatGLM fields; they are sent as request-body fields "
+                "(model_kwargs).",
+                UserWarning,
+                stacklevel=4,
+            )
         kept = {key: value for key, value in values.items() if key in known}
         return {**kept, "model_kwargs": {**body, **extra}}
 
@@ -389,8 +389,51 @@ class ChatGLM(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        """Constructor fields that hold secrets, and the env var each comes from."""
-        return {"api_key": "ZAI_API_KEY"}
+        """Constructor fields that hold secrets, and the env var each comes from.
+
+        `dumpd` stores the key as a reference to the variable that holds it: `ZAI_API_KEY`,
+        or `ZHIPUAI_API_KEY` when only that one holds this key, so `load(...,
+        secrets_from_env=True)` finds it again. A key passed in code refers to `ZAI_API_KEY`.
+        """
+        return {"api_key": _key_env(self.api_key) or _KEY_ENVS[0]}
+
+    # ------------------------------------------------------------------ pickle
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickle the settings, never the connection state (rebuilt on first use after load).
+
+        The pool handle and the token-count lock are left out; a key read from `ZAI_API_KEY`
+        or `ZHIPUAI_API_KEY` is stored as that variable's name and read again on load, so the
+        pickle holds no key. A key passed in code travels in the pickle, as any attribute
+        would. Your own `http_client` / `http_async_client` cannot be pickled.
+
+        Raises:
+            TypeError: The model holds its own httpx client.
+        """
+        if self.http_client is not None or self.http_async_client is not None:
+            msg = (
+                "A ChatGLM with its own http_client / http_async_client cannot be pickled "
+                "(httpx clients hold sockets and locks); build that client in the process "
+                "that uses the model."
+            )
+            raise TypeError(msg)
+        state = super().__getstate__()
+        fields = dict(state["__dict__"])
+        env = _key_env(self.api_key)
+        if env is not None:
+            fields["api_key"] = None
+        private = cast("dict[str, Any]", state["__pydantic_private__"] or {})
+        kept = {name: value for name, value in private.items() if name in _PICKLED_PRIVATE}
+        return {**state, "__dict__": fields, "__pydantic_private__": kept, _KEY_STATE: env}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Restore a pickled model; its client and lock are built anew, its key read again."""
+        super().__setstate__(state)
+        env = state.get(_KEY_STATE)
+        if env is not None:
+            self.__dict__["api_key"] = secret_from_env(env, default=None)()
+        self._glm = None
+        self._token_lock = threading.Lock()
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -523,7 +566,8 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Send one non-streaming request and convert the reply."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _response.chat_result(call.client.post(call.payload), model=call.model)
+        with _where_served(call.model):
+            return _response.chat_result(call.client.post(call.payload), model=call.model)
 
     async def _agenerate(
         self,
@@ -534,7 +578,9 @@ class ChatGLM(BaseChatModel):
     ) -> ChatResult:
         """Async twin of `_generate`."""
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return _response.chat_result(await call.client.apost(call.payload), model=call.model)
+        with _where_served(call.model):
+            reply = await call.client.apost(call.payload)
+        return _response.chat_result(reply, model=call.model)
 
     def _stream(
         self,
@@ -546,10 +592,11 @@ class ChatGLM(BaseChatModel):
         """Stream the reply; chunks are built by the shared `StreamParser`."""
         call = self._prepare(messages, stop, kwargs, stream=True)
         parser = StreamParser(model=call.model)
-        for frame in call.client.stream(call.payload):
-            chunk = parser.feed(frame)
-            if chunk is not None:
-                yield generation_chunk(chunk)
+        with _where_served(call.model):
+            for frame in call.client.stream(call.payload):
+                chunk = parser.feed(frame)
+                if chunk is not None:
+                    yield generation_chunk(chunk)
         for chunk in parser.finish():
             yield generation_chunk(chunk)
 
@@ -563,10 +610,11 @@ class ChatGLM(BaseChatModel):
         """Async twin of `_stream`."""
         call = self._prepare(messages, stop, kwargs, stream=True)
         parser = StreamParser(model=call.model)
-        async for frame in call.client.astream(call.payload):
-            chunk = parser.feed(frame)
-            if chunk is not None:
-                yield generation_chunk(chunk)
+        with _where_served(call.model):
+            async for frame in call.client.astream(call.payload):
+                chunk = parser.feed(frame)
+                if chunk is not None:
+                    yield generation_chunk(chunk)
         for chunk in parser.finish():
             yield generation_chunk(chunk)
 
@@ -724,7 +772,9 @@ class ChatGLM(BaseChatModel):
         together with a system instruction that tells the model to call the tool;
         a `GLMCompatibilityWarning` says so, once per model instance, here at bind
         time (silence it with
-        `warnings.filterwarnings("ignore", category=GLMCompatibilityWarning)`).
+        `warnings.filterwarnings("ignore", category=GLMCompatibilityWarning)`). A
+        structured-output binding (`with_structured_output`, which passes
+        `ls_structured_output_format`) forces its tool by design and does not warn.
         `"none"` sends no tools. Tools are checked here: at most 128, names matching
         `^[A-Za-z0-9_-]{1,64}$`, parameters a JSON-schema object.
 
@@ -744,7 +794,8 @@ class ChatGLM(BaseChatModel):
         glm_tools = [_request.tool_to_glm(tool) for tool in tools]
         glm_tools = [with_search_engine(tool, self.base_url) for tool in glm_tools]
         _request.check_tools(glm_tools)
-        self._warn_once([_request.forced_choice_adaptation(tool_choice, glm_tools)])
+        if "ls_structured_output_format" not in kwargs:  # structured output forces by design
+            self._warn_once([_request.forced_choice_adaptation(tool_choice, glm_tools)])
         if tool_choice is not None and tool_choice is not False:
             kwargs["tool_choice"] = tool_choice
         return super().bind(tools=glm_tools, **kwargs)
@@ -804,6 +855,34 @@ def _checked(key: str, value: Any) -> Any:
         annotation = ChatGLM.model_fields[key].annotation if key in _BODY_FIELDS else adapter
         msg = f"{key}={value!r} is not valid for ChatGLM.{key} ({annotation}); nothing was sent."
         raise ValueError(msg) from None
+
+
+_KEY_ENVS = ("ZAI_API_KEY", "ZHIPUAI_API_KEY")
+_KEY_STATE = "langchain_glm_key_env"
+"""Pickle-state entry naming the environment variable the key is read from on load."""
+_PICKLED_PRIVATE = ("_warned", "_token_counts")
+"""Private state worth keeping across pickle; the client tuple and lock are rebuilt."""
+
+
+def _key_env(key: SecretStr | None) -> str | None:
+    """The environment variable (`ZAI_API_KEY`, then `ZHIPUAI_API_KEY`) holding this key."""
+    if key is None:
+        return None
+    value = key.get_secret_value()
+    return next((name for name in _KEY_ENVS if os.environ.get(name) == value), None)
+
+
+@contextmanager
+def _where_served(model: str) -> Iterator[None]:
+    """Add where GLM serves a model (GLM-5.4: the Coding Plan) to its 1211 unknown-model error."""
+    try:
+        yield
+    except GLMNotFoundError as error:
+        spec = spec_for(model)
+        if error.code == "1211" and spec is not None and spec.availability:
+            error.message = f"{error.message} ({spec.availability})."
+            error.args = (error.message,)
+        raise
 
 
 def _batch_job() -> type[BatchJob]:

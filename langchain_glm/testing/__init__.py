@@ -2,7 +2,8 @@ r"""Testing your app offline: GLM's service behaviour (chat, tools, Batch, retri
 
 A test tool, never for production: `GLMTransport` is an in-process httpx transport (no sockets),
 `GLMServer` real HTTP on 127.0.0.1; the ``glm_server`` pytest fixture gives each test a fresh one
-(``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``). Both script alike:
+(``@pytest.mark.glm_server(api_key=..., models=[...], validate=False)``; opt in with
+``pytest_plugins = ["langchain_glm.testing.pytest_plugin"]`` in your conftest). Both script alike:
 
 ```python
 import httpx
@@ -50,7 +51,7 @@ __all__ += ["expire_batches", "layout_pages", "search_corpus", "web_pages"]
 
 
 def __getattr__(name: str) -> Any:
-    """Import public names on first use, so the auto-loaded pytest plugin stays cheap."""
+    """Import public names on first use: `import langchain_glm.testing` stays cheap."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     homes = [

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from langchain_glm._models import ModelSpec, spec_for
+from langchain_glm.testing import _spec
 from langchain_glm.testing._base import (
     JSON,
     SSE,
@@ -264,7 +265,14 @@ def _limits(body: dict[str, Any], spec: ModelSpec) -> Found:
 
 
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
-_CHECKS = (_messages, _tools, _limits)  # in the service's order
+
+
+def _documented(body: dict[str, Any], _: ModelSpec) -> Found:
+    """GLM's documented schema per model family, from the server's own copy (`_spec`)."""
+    return _spec.problems(body)
+
+
+_CHECKS = (_messages, _tools, _limits, _documented)  # in the service's order
 
 
 def check_body(body: Any, models: Collection[str]) -> ErrorReply | None:

@@ -20,12 +20,6 @@ import pytest
 import langchain_glm
 from langchain_glm.testing import GLMServer, auto_reply
 
-# with_structured_output forces its tool through bind_tools, which warns (as the README says)
-# that GLM takes tool_choice="auto" only; every other warning still fails an example.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:GLM accepts only tool_choice='auto':langchain_glm.GLMCompatibilityWarning"
-)
-
 README = Path(__file__).parents[2] / "README.md"
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 

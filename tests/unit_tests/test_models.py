@@ -70,7 +70,7 @@ def test_every_current_text_model_caps_output_at_131072() -> None:
         assert MODELS[name].max_output == 131_072
 
 
-@pytest.mark.parametrize("name", ["glm-5.4", "GLM-5.10", "glm-5.7-flash"])
+@pytest.mark.parametrize("name", ["glm-5.5", "GLM-5.10", "glm-5.7-flash"])
 def test_a_later_glm5_is_always_thinking_without_other_limits(name: str) -> None:
     spec = spec_for(name)
     assert spec is not None
