@@ -8,8 +8,13 @@ installing the package adds nothing to other projects' pytest runs.
 from __future__ import annotations
 
 from langchain_glm._errors import (
+    BatchFailedError,
+    BatchIntegrityError,
+    BatchItemMissingError,
+    BatchTimeoutError,
     GLMAPIError,
     GLMAuthenticationError,
+    GLMBatchCleanupWarning,
     GLMConnectionError,
     GLMContentFilterError,
     GLMContextOverflowError,
@@ -23,12 +28,7 @@ from langchain_glm._errors import (
 )
 from langchain_glm._request import GLMCompatibilityWarning, MessageConversionError
 from langchain_glm._version import __version__
-from langchain_glm.batch import (
-    BatchFailedError,
-    BatchItemMissingError,
-    BatchJob,
-    BatchTimeoutError,
-)
+from langchain_glm.batch import BatchJob
 from langchain_glm.chat_models import ChatGLM
 from langchain_glm.document_loaders import GLMLayoutLoader
 from langchain_glm.embeddings import GLMEmbeddings
@@ -39,12 +39,14 @@ from langchain_glm.web import GLMWebReader, GLMWebSearch
 
 __all__ = [
     "BatchFailedError",
+    "BatchIntegrityError",
     "BatchItemMissingError",
     "BatchJob",
     "BatchTimeoutError",
     "ChatGLM",
     "GLMAPIError",
     "GLMAuthenticationError",
+    "GLMBatchCleanupWarning",
     "GLMCompatibilityWarning",
     "GLMConnectionError",
     "GLMContentFilterError",

@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 import weakref
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from typing import Any, Literal, TypeVar, cast
 
@@ -39,6 +40,7 @@ from langchain_glm._errors import (
     GLMError,
     error_from_response,
     error_from_transport,
+    excerpt,
     malformed,
 )
 from langchain_glm._retry import GiveUp, Plan, RetryPolicy, Sleep, Step
@@ -72,6 +74,43 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """Compact JSON, non-ASCII kept as is (one encoder, not one per request)."""
 Check = Callable[[dict[str, Any]], Any]
 """Validates (and may transform) a decoded JSON reply; raises a `GLMError`."""
+
+
+_DOWNLOAD_ENCODINGS = "gzip, deflate"
+"""What a download accepts: the encodings `Inflater` decodes in bounded pieces."""
+INFLATE_PIECE = 1024 * 1024
+"""Most bytes a compressed download is inflated to at a time."""
+
+
+class Inflater:
+    """Bounded incremental decoding of a download's `Content-Encoding` (identity, gzip, deflate).
+
+    Args:
+        encoding: The response's `Content-Encoding` header, or None.
+
+    Raises:
+        GLMAPIError: For an encoding we cannot decode in bounded pieces (nothing is read).
+    """
+
+    def __init__(self, encoding: str | None) -> None:
+        name = (encoding or "identity").strip().lower()
+        if name not in ("identity", "gzip", "x-gzip", "deflate"):
+            raise malformed(f"a download with Content-Encoding {excerpt(name, 40)}")
+        wbits = 16 + zlib.MAX_WBITS if "gzip" in name else zlib.MAX_WBITS
+        self._zlib = None if name == "identity" else zlib.decompressobj(wbits)
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        """Yield the decoded bytes of `raw`, at most `INFLATE_PIECE` at a time."""
+        if self._zlib is None:
+            yield raw
+            return
+        try:
+            while raw:
+                piece = self._zlib.decompress(raw, INFLATE_PIECE)
+                raw = self._zlib.unconsumed_tail
+                yield piece
+        except zlib.error as exc:
+            raise malformed(f"undecodable compressed download ({exc})") from exc
 
 
 class _Keep(enum.Enum):
@@ -672,6 +711,54 @@ class GLMClient:
                     yield frame
                     frame = await _anext_frame(chunks, reader)
                 await _adrain(chunks, reader)
+            finally:
+                await response.aclose()
+
+    def redact(self, error: GLMError) -> GLMError:
+        """Remove this client's secrets from an error built outside a request (a result line).
+
+        Args:
+            error: The error; changed in place.
+
+        Returns:
+            The same error.
+        """
+        return error.redact(self._secrets)
+
+    def download(self, path: str) -> Iterator[bytes]:
+        """GET `{base_url}/{path}` and yield its body piece by piece (a Batch API result file).
+
+        Nothing is held beyond one piece, so the file may be of any size: a gzip or deflate
+        body is inflated at most `INFLATE_PIECE` bytes at a time (a 600 KB gzip bomb never
+        becomes 600 MB at once). Failures before the body starts are retried per policy,
+        later ones raise (mapped, redacted).
+        """
+        with _failures(self._secrets):
+            client = self.sync_http_client()
+            request = self.build_request(client, "GET", path)
+            request.headers["Accept-Encoding"] = _DOWNLOAD_ENCODINGS
+            deadline = Deadline(self._budget, "file download")
+            response = self._retry(lambda: self._send(client, request, deadline))
+            try:
+                inflate = Inflater(response.headers.get("content-encoding"))
+                for raw in response.iter_raw():
+                    yield from inflate.feed(raw)
+            finally:
+                response.close()
+
+    async def adownload(self, path: str) -> AsyncIterator[bytes]:
+        """Async twin of `download`."""
+        with _failures(self._secrets):
+            client = self.async_http_client()
+            request = self.build_request(client, "GET", path)
+            request.headers["Accept-Encoding"] = _DOWNLOAD_ENCODINGS
+            deadline = Deadline(self._budget, "file download")
+            response = await self._aretry(lambda: self._asend(client, request, deadline))
+            try:
+                inflate = Inflater(response.headers.get("content-encoding"))
+                async for raw in response.aiter_raw():
+                    for piece in inflate.feed(raw):
+                        yield piece
             finally:
                 await response.aclose()
 

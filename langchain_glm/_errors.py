@@ -45,7 +45,13 @@ class GLMError(ModelError):
             (from `langchain_core`); False for failures after the request was fully sent,
             such as read timeouts and dropped connections, because GLM may be generating
             (and billing) the answer.
+        job_id: The Batch API job the error belongs to (resume it with
+            `ChatGLM.batch_retrieve`), or None outside the Batch API.
+        custom_id: The Batch API result line the error stands for, or None.
     """
+
+    job_id: str | None = None
+    custom_id: str | None = None
 
     def __init__(
         self,
@@ -131,6 +137,66 @@ class GLMConnectionError(GLMError, ModelConnectionError):
 
 class GLMTimeoutError(GLMError, ModelTimeoutError):
     """The request timed out (httpx timeouts, HTTP 408, the reply's time budget)."""
+
+
+# ------------------------------------------------------------------ Batch API errors
+# (https://docs.bigmodel.cn/cn/guide/tools/batch)
+
+
+class BatchFailedError(GLMInvalidRequestError):
+    """GLM rejected a batch file (status `failed`); the message is GLM's reason.
+
+    Attributes:
+        batch_id: The batch that failed validation.
+    """
+
+    def __init__(self, message: str, *, batch_id: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+
+
+class BatchItemMissingError(GLMAPIError):
+    """A request has no result line: its batch expired or was cancelled before running it."""
+
+
+class BatchIntegrityError(GLMAPIError):
+    """A result line that cannot be trusted to belong to its input, so it is refused.
+
+    Raised for (or put in the slot of) a `custom_id` answered twice, answered both in the
+    output and in the error file, or not sent by this job; `custom_id` names the line.
+    """
+
+    is_retryable = False
+
+
+class BatchTimeoutError(GLMTimeoutError):
+    """`BatchJob.wait` gave up after the user's `timeout`; the job runs on (resume by id)."""
+
+    def __init__(self, message: str, *, job_id: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class GLMBatchCleanupWarning(UserWarning):
+    """A Batch API file could not be deleted after its results were handed back."""
+
+
+def for_batch_job(error: GLMError, job_id: str) -> GLMError:
+    """Tag an error with its Batch API job: set `job_id` and name the job in the message.
+
+    Args:
+        error: The error (changed in place).
+        job_id: The job's id, as `ChatGLM.batch_retrieve` takes it.
+
+    Returns:
+        The same error.
+    """
+    if error.job_id is None:
+        error.job_id = job_id
+    if job_id not in error.message:
+        error.message = f"{error.message} (batch job {job_id})"
+        error.args = (error.message,)
+    return error
 
 
 MALFORMED = "GLM sent a malformed response"

@@ -1,47 +1,80 @@
 """GLM's Batch API: many chat requests as one job, at half price, results in input order.
 
 GLM runs a JSONL file of up to 50,000 chat requests within 24 h at 50% of the price
-(https://docs.bigmodel.cn/cn/guide/tools/batch). `ChatGLM.batch_submit` uploads the requests
-(`POST {base}/files`, `purpose=batch`), creates the batches (`POST {base}/batches`) and returns
-a `BatchJob`; `BatchJob.wait` polls `GET {base}/batches/{id}`; `BatchJob.results` downloads the
-output and error files (`GET {base}/files/{id}/content`) and turns every line back into the
+(https://docs.bigmodel.cn/cn/guide/tools/batch). `ChatGLM.batch_submit` builds each body on
+the `invoke` path and hands them here: `BatchJob.submit` uploads them (`POST {base}/files`,
+`purpose=batch`), creates the batches (`POST {base}/batches`) and returns a `BatchJob`;
+`BatchJob.wait` polls `GET {base}/batches/{id}`; `BatchJob.results` streams the output and
+error files (`GET {base}/files/{id}/content`) line by line and turns every line back into the
 `AIMessage` (or typed `GLMError`) that `invoke` would have produced, in input order.
 
-Layout: the pure part (JSONL lines, splitting, `custom_id` mapping, result-line parsing, the
-polling policy) is plain functions; each I/O step is a generator that yields `_Http` / `_Sleep`
-steps, run by `_run` (sync) or `_arun` (async), the only two places that differ by `await`.
+What a paid job keeps: every `custom_id` names the job (a random client token) and the input
+position, and the batch's `metadata` records the token and the positions it holds, so results
+are matched to inputs from what was submitted, never from a count the server sends. A line
+that cannot be matched, or a position answered twice, is refused as a `BatchIntegrityError`.
+
+Layout: the pure part (JSONL lines, splitting, ids, result-line parsing, the polling policy)
+is plain functions; each I/O step is a generator that yields `_Http` / `_Sleep` / `_Open` /
+`_NextLine` / `_Emit` steps, run by `_drive` (sync) or `_adrive` (async), the only two places
+that differ by `await`. This module does not import `chat_models`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import itertools
 import json
 import logging
 import re
+import secrets
 import time
 import uuid
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
 from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
+from langchain_core.utils.utils import LC_ID_PREFIX
 
-from langchain_glm import _response
+from langchain_glm._decode import chat_reply
 from langchain_glm._errors import (
+    BatchFailedError,
+    BatchIntegrityError,
+    BatchItemMissingError,
+    BatchTimeoutError,
     GLMAPIError,
+    GLMBatchCleanupWarning,
+    GLMConnectionError,
     GLMError,
-    GLMInvalidRequestError,
+    GLMRateLimitError,
     GLMTimeoutError,
     error_from_payload,
     excerpt,
+    for_batch_job,
+    malformed,
 )
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import LanguageModelInput
-
     from langchain_glm._client import GLMClient
-    from langchain_glm.chat_models import ChatGLM
 
 _LOG = logging.getLogger("langchain_glm")
 _T = TypeVar("_T")
@@ -50,47 +83,33 @@ MAX_REQUESTS_PER_BATCH = 50_000
 """GLM's limit of requests per batch file; more inputs are split over several batches."""
 MAX_BYTES_PER_BATCH = 100 * 1024 * 1024
 """GLM's limit of bytes per batch file (100 MB); larger inputs are split."""
+MAX_UNMATCHED = 100
+"""Result lines of no input kept as errors in `BatchJob.unmatched`; the rest are counted."""
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""Longest result line read; a longer one becomes its slot's error (GLM answers are ~1 MB)."""
 ENDPOINT = "/v4/chat/completions"
 """The `url` of every line and the `endpoint` of every batch (note `/v4`, not `/v1`)."""
 JOB_PREFIX = "glmjob:"
-"""Prefix of a job id made of several batch ids (`glmjob:batch_1,batch_2`)."""
+"""Prefix of a job id made of several batches (`glmjob:batch_1@0+50000,batch_2@50000+7`)."""
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 """Batch statuses after which nothing changes any more."""
+STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling", *TERMINAL})
+"""Every status GLM documents."""
 _ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
-_STREAM_ONLY = frozenset({"stream", "stream_options", "stream_usage", "tool_stream"})
-_START, _COUNT = "langchain_glm_start", "langchain_glm_count"
-_BATCH_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_START, _COUNT, _TOKEN = "langchain_glm_start", "langchain_glm_count", "langchain_glm_token"
+_MAX_META = (16, 64, 512)  # GLM: at most 16 keys, keys up to 64 and values up to 512 chars
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # GLM ids: `batch_1791490810192076800`, `file_...`
+_PART = re.compile(r"([A-Za-z0-9_-]{1,128})(?:@([0-9]{1,9})\+([0-9]{1,9}))?")
+_CUSTOM_ID = re.compile(r"lcg-([0-9a-f]{16})-([0-9]{6,9})")
+_LEGACY_ID = re.compile(r"req-([0-9]{6,9})")  # jobs submitted by langchain-glm 0.x
+_ID_IN_LINE = re.compile(rb'"custom_id"\s*:\s*"([^"\\]{1,80})"')
+_CREATE_RESENDS = 2
+_LIST_PAGES = 10
 
 Result = AIMessage | GLMError
 """One job result: the message `invoke` would return, or the error it would raise."""
-
-
-class BatchFailedError(GLMInvalidRequestError):
-    """GLM rejected a batch file (status `failed`); the message is GLM's reason.
-
-    Attributes:
-        batch_id: The batch that failed validation.
-    """
-
-    def __init__(self, message: str, *, batch_id: str) -> None:
-        super().__init__(message)
-        self.batch_id = batch_id
-
-
-class BatchItemMissingError(GLMAPIError):
-    """A request has no result line: its batch expired or was cancelled before running it."""
-
-
-class BatchTimeoutError(GLMTimeoutError):
-    """`BatchJob.wait` gave up after the user's `timeout`; the job runs on (resume by id).
-
-    Attributes:
-        job_id: The id to pass to `ChatGLM.batch_retrieve` later.
-    """
-
-    def __init__(self, message: str, *, job_id: str) -> None:
-        super().__init__(message)
-        self.job_id = job_id
+Convert = Callable[[dict[str, Any]], AIMessage]
+"""Turns a chat-completion body into the message `invoke` returns (given by `ChatGLM`)."""
 
 
 # ------------------------------------------------------------------------------ pure part
@@ -101,26 +120,39 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def custom_id(index: int) -> str:
-    """The `custom_id` of the input at `index` (`"req-000042"`), unique within a job."""
-    return f"req-{index:06d}"
+def new_token() -> str:
+    """A fresh client token: names one submission in its `custom_id`s and batch metadata."""
+    return secrets.token_hex(8)
 
 
-def index_of(value: Any) -> int:
-    """The input position a `custom_id` made by `custom_id` stands for.
+def custom_id(token: str, index: int) -> str:
+    """The `custom_id` of the input at `index` of the job `token` (`lcg-<token>-000042`)."""
+    return f"lcg-{token}-{index:06d}"
 
-    Raises:
-        GLMAPIError: If it is not one of ours.
+
+def position_of(value: object, token: str | None) -> int | None:
+    """The input position a `custom_id` of job `token` stands for, or None if not ours.
+
+    A job submitted before ids carried a token (`token` None) used `req-000042`.
     """
-    if isinstance(value, str) and value.startswith("req-") and value[4:].isdigit():
-        return int(value[4:])
-    msg = f"result line has a custom_id this job did not send: {value!r}"
-    raise GLMAPIError(msg)
+    if not isinstance(value, str):
+        return None
+    if token is None:
+        match = _LEGACY_ID.fullmatch(value)
+        return int(match[1]) if match else None
+    match = _CUSTOM_ID.fullmatch(value)
+    return int(match[2]) if match and match[1] == token else None
 
 
-def jsonl_line(index: int, payload: Mapping[str, Any]) -> bytes:
+def shown(value: object) -> str:
+    """A server-sent id as it may appear in a message: printable ASCII, short."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if _ID.fullmatch(text) or _CUSTOM_ID.fullmatch(text) else ascii(text)[:90]
+
+
+def jsonl_line(line_id: str, payload: Mapping[str, Any]) -> bytes:
     """One input line; `body` comes last, serialized byte for byte like an `invoke` body."""
-    line = {"custom_id": custom_id(index), "method": "POST", "url": ENDPOINT, "body": payload}
+    line = {"custom_id": line_id, "method": "POST", "url": ENDPOINT, "body": payload}
     return dumps(line) + b"\n"
 
 
@@ -146,9 +178,9 @@ def split_lines(
     Raises:
         ValueError: If a limit is not positive or one line alone exceeds `max_bytes`.
     """
-    if max_requests < 1 or max_bytes < 1:
-        msg = f"batch limits must be positive, got {max_requests} requests, {max_bytes} bytes"
-        raise ValueError(msg)
+    if not 0 < max_requests <= MAX_REQUESTS_PER_BATCH or max_bytes < 1:
+        msg = f"batch limits must be 1..{MAX_REQUESTS_PER_BATCH} requests and positive bytes,"
+        raise ValueError(f"{msg} got {max_requests} requests, {max_bytes} bytes")
     chunks: list[Chunk] = []
     start = size = 0
     for i, line in enumerate(lines):
@@ -175,33 +207,127 @@ def multipart(filename: str, data: bytes, boundary: str) -> tuple[str, bytes]:
     return f"multipart/form-data; boundary={boundary}", head.encode() + data + tail.encode()
 
 
-def job_id_of(batch_ids: Sequence[str]) -> str:
-    """A job's id: its batch id, or `glmjob:` and every batch id when it was split."""
-    return batch_ids[0] if len(batch_ids) == 1 else JOB_PREFIX + ",".join(batch_ids)
-
-
-def batch_ids_of(job_id: str) -> list[str]:
-    """The batch ids inside a job id (the inverse of `job_id_of`).
+def batch_metadata(user: Mapping[str, str] | None, token: str, chunk: Chunk) -> dict[str, str]:
+    """The `metadata` of a batch: the user's, plus the token and the positions it holds.
 
     Raises:
-        ValueError: If the id is malformed (checked before anything is sent).
+        ValueError: If the user's metadata breaks GLM's limits (16 keys, 64-character keys,
+            512-character string values) or uses our `langchain_glm_` keys.
     """
-    ids = job_id.removeprefix(JOB_PREFIX).split(",")
-    if not all(_BATCH_ID.match(i) for i in ids):
-        msg = f"not a GLM batch job id: {job_id!r}"
-        raise ValueError(msg)
-    return ids
+    given = dict(user or {})
+    keys, key_len, value_len = _MAX_META
+    bad = [k for k, v in given.items() if not isinstance(k, str) or not isinstance(v, str)]
+    bad += [k for k, v in given.items() if len(str(k)) > key_len or len(str(v)) > value_len]
+    bad += [k for k in given if str(k).startswith("langchain_glm_")]
+    if bad or len(given) > keys - 3:
+        msg = f"batch metadata takes up to {keys - 3} string keys (<= {key_len} characters,"
+        msg += f" not starting with langchain_glm_) with string values (<= {value_len})"
+        raise ValueError(f"{msg}; refused: {sorted(map(str, bad)) or len(given)}")
+    return {**given, _TOKEN: token, _START: str(chunk.start), _COUNT: str(chunk.count)}
 
 
-def span(batch: Mapping[str, Any]) -> tuple[int, int]:
-    """(first input position, number of inputs) of a batch, from the metadata we set.
+@dataclass(frozen=True)
+class Span:
+    """The inputs one batch holds, as recorded in its metadata at create."""
 
-    A batch created elsewhere (no such metadata) covers positions 0 to its total - 1.
+    batch_id: str
+    """GLM's batch id."""
+    start: int
+    """Position of its first input in the job."""
+    count: int
+    """Number of its inputs."""
+
+
+def job_id_of(spans: Sequence[Span]) -> str:
+    """A job's id: its batch id, or `glmjob:` and each `batch_id@start+count` when split."""
+    if len(spans) == 1:
+        return spans[0].batch_id
+    return JOB_PREFIX + ",".join(f"{s.batch_id}@{s.start}+{s.count}" for s in spans)
+
+
+def parse_job_id(job_id: object) -> list[tuple[str, Span | None]]:
+    """The batch ids inside a job id, each with the span the id claims (None: legacy id).
+
+    Raises:
+        ValueError: If the id is malformed, names a batch twice, or its spans do not follow
+            each other from 0 (a forged id, or two jobs' ids joined); checked before sending.
     """
-    meta = batch.get("metadata") or {}
-    if _START in meta and _COUNT in meta:
-        return int(meta[_START]), int(meta[_COUNT])
-    return 0, int((batch.get("request_counts") or {}).get("total") or 0)
+    text = job_id if isinstance(job_id, str) else ""
+    composite = text.startswith(JOB_PREFIX)
+    parts = [_PART.fullmatch(p) for p in text.removeprefix(JOB_PREFIX).split(",")]
+    if not text or not all(parts) or (not composite and parts[0] and parts[0][2]):
+        raise ValueError(f"not a GLM batch job id: {shown(job_id)}")
+    out = [(m[1], Span(m[1], int(m[2]), int(m[3])) if m[2] else None) for m in parts if m]
+    claimed = [s for _, s in out if s]
+    if claimed and len(claimed) != len(out):
+        raise ValueError(f"a job id gives every batch's span or none: {shown(job_id)}")
+    check_spans(claimed, shown(job_id))
+    if len({b for b, _ in out}) != len(out):
+        raise ValueError(f"a job id names each batch once: {shown(job_id)}")
+    return out
+
+
+def check_spans(spans: Sequence[Span], where: str) -> None:
+    """Check that spans follow each other from position 0, each of 1 to 50,000 inputs.
+
+    Raises:
+        ValueError: Otherwise (a forged id, or batches of different jobs joined).
+    """
+    start = 0
+    for span in spans:
+        if span.start != start or not 0 < span.count <= MAX_REQUESTS_PER_BATCH:
+            msg = f"{where}: batch {span.batch_id} holds inputs {span.start}+{span.count}, "
+            raise ValueError(msg + f"not {start} onwards: not one job (forged or joined ids?)")
+        start += span.count
+
+
+def span_of(batch: Mapping[str, Any]) -> tuple[Span | None, str | None]:
+    """(span, client token) recorded in a batch's metadata; (None, None) if not ours."""
+    meta = batch.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    start, count, token = meta.get(_START), meta.get(_COUNT), meta.get(_TOKEN)
+    if not all(isinstance(v, str) and v.isascii() and v.isdigit() for v in (start, count)):
+        return None, None
+    if len(str(start)) > 9 or len(str(count)) > 9:
+        return None, None
+    ok = isinstance(token, str) and re.fullmatch(r"[0-9a-f]{16}", token)
+    span = Span(str(batch.get("id")), int(str(start)), int(str(count)))
+    return span, str(token) if ok else None
+
+
+def checked_batch(data: object, batch_id: str | None = None) -> dict[str, Any]:
+    """A batch object from GLM, checked field by field (typed error, never `KeyError`).
+
+    Raises:
+        GLMAPIError: A malformed response: not an object, an id that is not GLM's (or not
+            `batch_id`), an unknown status, wrong-typed counts, metadata or file ids.
+    """
+    if not isinstance(data, dict):
+        raise malformed(f"a batch is not a JSON object: {excerpt(dumps(data))}")
+    problem = _batch_problem(data, batch_id)
+    if problem:
+        raise malformed(f"batch {shown(data.get('id'))}: {problem}")
+    return data
+
+
+def _batch_problem(data: Mapping[str, Any], batch_id: str | None) -> str | None:
+    """What is wrong with a batch object, or None."""
+    bid, counts, meta = data.get("id"), data.get("request_counts"), data.get("metadata")
+    if not isinstance(bid, str) or not _ID.fullmatch(bid) or batch_id not in (None, bid):
+        return f"id is not {batch_id or 'a GLM id'}"
+    if data.get("status") not in STATUSES:
+        return f"unknown status {excerpt(dumps(data.get('status')), 40)}"
+    if counts is not None and not (
+        isinstance(counts, dict) and all(type(v) is int and v >= 0 for v in counts.values())
+    ):
+        return "request_counts is not an object of counts"
+    if meta is not None and not isinstance(meta, dict):
+        return "metadata is not an object"
+    for key in ("output_file_id", "error_file_id"):
+        value = data.get(key)
+        if value not in (None, "") and not (isinstance(value, str) and _ID.fullmatch(value)):
+            return f"{key} is not a GLM file id"
+    return None
 
 
 def aggregate_status(statuses: Iterable[str]) -> str:
@@ -213,57 +339,203 @@ def aggregate_status(statuses: Iterable[str]) -> str:
     return "completed"
 
 
-def message_from_body(
-    body: Mapping[str, Any], *, model: str, output_version: str | None = None
-) -> AIMessage:
-    """The `AIMessage` `invoke` makes from a chat-completion body.
+class LineReader:
+    """Split a byte stream into lines of at most `cap` bytes, holding at most one line.
 
-    The same conversion as `ChatGLM._generate`, then what `BaseChatModel` adds on `invoke`:
-    `content_blocks` as content for `output_version="v1"`, and `llm_output` merged into
-    `response_metadata`.
+    A longer line is not kept: it comes out as `Overlong` with its last bytes (where GLM
+    writes the `custom_id`), so its slot can get an error.
     """
-    result = _response.chat_result(body, model=model)
-    generation = result.generations[0]
-    message = generation.message
-    if output_version == "v1":
-        meta = {**message.response_metadata, "output_version": "v1"}
-        update = {"content": message.content_blocks, "response_metadata": meta}
-        message = message.model_copy(update=update)
-    info = generation.generation_info or {}
-    message.response_metadata = {**(result.llm_output or {}), **info, **message.response_metadata}
-    return cast("AIMessage", message)
+
+    def __init__(self, cap: int = MAX_LINE_BYTES) -> None:
+        self._cap = cap
+        self._buffer = bytearray()
+        self._dropped = 0
+
+    def feed(self, piece: bytes) -> list[bytes | Overlong]:
+        """Add bytes; return the lines they complete (without the newline)."""
+        out: list[bytes | Overlong] = []
+        start = 0
+        while (end := piece.find(b"\n", start)) >= 0:
+            self._add(piece[start:end])
+            out.append(self._take())
+            start = end + 1
+        self._add(piece[start:])
+        return out
+
+    def finish(self) -> list[bytes | Overlong]:
+        """The last line, if the stream did not end with a newline."""
+        return [self._take()] if self._buffer or self._dropped else []
+
+    def _add(self, part: bytes) -> None:
+        self._buffer += part
+        if len(self._buffer) > self._cap:
+            self._dropped += len(self._buffer) - 512
+            del self._buffer[:-512]
+
+    def _take(self) -> bytes | Overlong:
+        line: bytes | Overlong = bytes(self._buffer)
+        if self._dropped:
+            line = Overlong(self._dropped + len(self._buffer), bytes(self._buffer))
+        self._buffer.clear()
+        self._dropped = 0
+        return line
 
 
-def parse_result_line(
-    raw: bytes, *, model: str, output_version: str | None = None
-) -> tuple[int, Result]:
-    """Turn one output- or error-file line into (input position, message or typed error).
+@dataclass(frozen=True)
+class Overlong:
+    """A result line longer than the cap: its size, and its last bytes."""
+
+    size: int
+    """Bytes in the line."""
+    tail: bytes
+    """Its last bytes (at most 512)."""
+
+
+def parse_result_line(raw: bytes | Overlong, convert: Convert) -> tuple[str | None, Result]:
+    """Turn one output- or error-file line into (its `custom_id` or None, message or error).
 
     Lines look like `{"response": {"status_code": 200, "body": {...}}, "custom_id": ..,
     "id": ..}`; a failed request carries GLM's error body (or a top-level `error`) and
     becomes the same `GLMError` subclass an HTTP failure with that status and code would.
-
-    Raises:
-        GLMAPIError: If the line is not JSON or its `custom_id` is not ours.
+    A line that is not JSON, too long, or whose body is no readable answer (including
+    `finish_reason: "network_error"`) becomes a typed `GLMAPIError`. Never raises.
     """
-    try:
-        line = json.loads(raw)
-    except ValueError:
-        line = None
+    line: Any = None
+    if isinstance(raw, bytes):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            line = None
     if not isinstance(line, dict):
-        raise GLMAPIError(f"unreadable batch result line: {excerpt(raw)}")
-    index = index_of(line.get("custom_id"))
-    response = line.get("response") or {}
+        found = _ID_IN_LINE.search(raw.tail if isinstance(raw, Overlong) else raw[-4096:])
+        line_id = found[1].decode("ascii", "replace") if found else None
+        what = f"{raw.size} bytes, over {MAX_LINE_BYTES}" if isinstance(raw, Overlong) else ""
+        shown_raw = what or excerpt(raw if isinstance(raw, bytes) else raw.tail)
+        error = malformed(f"unreadable batch result line {shown_raw}")
+        return line_id, error
+    line_id = line.get("custom_id") if isinstance(line.get("custom_id"), str) else None
+    return line_id, _item(line, convert)
+
+
+def _item(line: Mapping[str, Any], convert: Convert) -> Result:
+    """The message or error of one decoded result line."""
+    response = line.get("response")
+    response = response if isinstance(response, dict) else {}
     status, body = response.get("status_code"), response.get("body")
-    if (
-        isinstance(status, int)
-        and status < 300
-        and isinstance(body, dict)
-        and not body.get("error")
-    ):
-        return index, message_from_body(body, model=model, output_version=output_version)
-    detail = body if isinstance(body, dict) else line.get("error") or {"message": excerpt(raw)}
-    return index, error_from_payload(detail, status if isinstance(status, int) else None)
+    status = status if type(status) is int and 100 <= status < 600 else None
+    if status is not None and status < 300 and isinstance(body, dict) and not body.get("error"):
+        try:
+            return convert(chat_reply(body))
+        except GLMError as exc:
+            return exc
+    if isinstance(body, dict):
+        detail: Mapping[str, Any] = body
+    elif line.get("error"):
+        detail = {"error": line["error"]}
+    else:
+        detail = {"message": f"no answer in the result line: {excerpt(dumps(dict(line)))}"}
+    return error_from_payload(detail, status)
+
+
+class Collector:
+    """The results of one job, slot by slot, as result lines come in.
+
+    Each slot is set by exactly one line of its own batch, or refused: a second line for it
+    (`BatchIntegrityError`), a line of another job or out of its batch's positions (kept
+    in `unmatched`), none at all (`BatchItemMissingError`). With `keep=False` (streaming),
+    only one byte per slot is held.
+    """
+
+    def __init__(self, spans: Sequence[Span], token: str | None, *, keep: bool = True) -> None:
+        total = sum(s.count for s in spans)
+        self.token = token
+        self.seen = bytearray(total)  # 0 none, 1 answer, 2 error, 3 refused
+        self.slots: list[Result | None] | None = [None] * total if keep else None
+        self.unmatched: list[BatchIntegrityError] = []
+        """Errors for the first `MAX_UNMATCHED` lines that belong to no input of this job."""
+        self.refused = 0
+        """How many lines belonged to no input (a server cannot grow `unmatched` unbounded)."""
+
+    def add(self, raw: bytes | Overlong, span: Span, convert: Convert) -> tuple[int, Result]:
+        """Place one line; returns (position, what the slot now holds), or (-1, error)."""
+        line_id, item = parse_result_line(raw, convert)
+        index = position_of(line_id, self.token)
+        if index is None or not span.start <= index < span.start + span.count:
+            why = "no custom_id" if line_id is None else f"custom_id {shown(line_id)}"
+            error = BatchIntegrityError(
+                f"result line with {why} is not an input of batch {span.batch_id}: {item}"
+            )
+            error.custom_id = line_id
+            self.refused += 1
+            if len(self.unmatched) < MAX_UNMATCHED:
+                self.unmatched.append(error)
+            return -1, error
+        kind = 2 if isinstance(item, GLMError) else 1
+        if self.seen[index]:
+            again = "twice" if self.seen[index] == kind else "with both an answer and an error"
+            item = BatchIntegrityError(f"result line {line_id} came {again}; refused both")
+            kind = 3
+        if isinstance(item, GLMError):
+            _name_line(item, str(line_id))
+        if self.seen[index] != 3:
+            self.seen[index] = kind
+            if self.slots is not None:
+                self.slots[index] = item
+        return index, item
+
+    def missing(self, span: Span, batch: Mapping[str, Any]) -> Iterator[tuple[int, Result]]:
+        """Give each slot of `span` without a line a `BatchItemMissingError`."""
+        for index in range(span.start, span.start + span.count):
+            if not self.seen[index]:
+                line_id = custom_id(self.token, index) if self.token else f"req-{index:06d}"
+                error = BatchItemMissingError(_missing(batch, index, line_id, self.refused))
+                error.custom_id = line_id
+                self.seen[index] = 2
+                if self.slots is not None:
+                    self.slots[index] = error
+                yield index, error
+
+    def fail(
+        self, span: Span, batch: Mapping[str, Any], reason: str
+    ) -> Iterator[tuple[int, Result]]:
+        """Give every slot of a batch that failed validation its own `BatchFailedError`."""
+        for index in range(span.start, span.start + span.count):
+            error = BatchFailedError(
+                f"batch {span.batch_id} failed validation: {reason}", batch_id=span.batch_id
+            )
+            error.custom_id = custom_id(self.token, index) if self.token else None
+            self.seen[index] = 2
+            if self.slots is not None:
+                self.slots[index] = error
+            yield index, error
+
+
+def _name_line(error: GLMError, line_id: str) -> None:
+    """Set an error's `custom_id` and put it at the start of its message."""
+    error.custom_id = line_id
+    if not error.message.startswith(line_id):
+        error.message = f"{line_id}: {error.message}"
+        error.args = (error.message,)
+
+
+def _missing(batch: Mapping[str, Any], index: int, line_id: str, refused: int) -> str:
+    """The message for an input without a result line."""
+    counts = batch.get("request_counts") or {}
+    strays = f"; {refused} result lines matched no input" if refused else ""
+    return (
+        f"{line_id}: no result for input {index}: batch {batch['id']} ended "
+        f"{batch.get('status')} with {counts.get('completed', 0)} completed and "
+        f"{counts.get('failed', 0)} failed of {counts.get('total', 0)} requests{strays}"
+    )
+
+
+def failure_reason(batch: Mapping[str, Any]) -> str:
+    """GLM's reason for a failed validation, from the batch's `errors` field."""
+    errors = batch.get("errors")
+    data = errors.get("data") if isinstance(errors, dict) else None
+    items = data if isinstance(data, list) else []
+    reasons = [excerpt(str(e.get("message") or e)) for e in items[:20] if isinstance(e, dict)]
+    return "; ".join(reasons) or "GLM gave no reason in the batch's errors"
 
 
 @dataclass(frozen=True)
@@ -302,6 +574,14 @@ def poll_delays(poll_interval: float | None, policy: PollPolicy | None = None) -
     return itertools.repeat(poll_interval)
 
 
+def transient(error: GLMError) -> bool:
+    """Whether a failed status poll (a GET, safe to repeat) is worth polling on after."""
+    if isinstance(error, GLMRateLimitError | GLMTimeoutError | GLMConnectionError):
+        return True
+    status = error.status_code
+    return isinstance(error, GLMAPIError) and not (status is not None and 400 <= status < 500)
+
+
 # --------------------------------------------------------------------------- I/O steps
 
 
@@ -313,6 +593,10 @@ class _Http:
     path: str
     body: bytes | None = None
     content_type: str = "application/json"
+    timeout: float | None = None
+    """Per-request timeout in seconds instead of the client's (None: the client's)."""
+    retries: int | None = None
+    """The client's own retries instead of its setting (None: its setting)."""
 
 
 @dataclass(frozen=True)
@@ -322,83 +606,200 @@ class _Sleep:
     seconds: float
 
 
-_Flow = Generator[_Http | _Sleep, bytes, _T]
+@dataclass(frozen=True)
+class _Open:
+    """Start streaming a file's lines (`GET {base}/files/{id}/content`)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class _NextLine:
+    """The next line of the open file; the runner sends None at its end."""
+
+
+@dataclass(frozen=True)
+class _Emit:
+    """Hand one value to the caller of a streaming run."""
+
+    value: Any
+
+
+_Step = _Http | _Sleep | _Open | _NextLine | _Emit
+_Flow = Generator[_Step, Any, _T]
+
+
+def _boxed(flow: _Flow[_T], box: list[_T]) -> _Flow[None]:
+    """Run `flow`, keeping its return value in `box` (async generators cannot return one)."""
+    box.append((yield from flow))
+
+
+def _lines(pieces: Iterator[bytes]) -> Generator[bytes | Overlong]:
+    """The capped lines of a downloaded file."""
+    reader = LineReader()
+    for piece in pieces:
+        yield from reader.feed(piece)
+    yield from reader.finish()
+
+
+async def _alines(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes | Overlong]:
+    """Async twin of `_lines`."""
+    reader = LineReader()
+    async for piece in pieces:
+        for line in reader.feed(piece):
+            yield line
+    for line in reader.finish():
+        yield line
+
+
+def _client_for(client: GLMClient, step: _Http) -> GLMClient:
+    """The client with the step's per-request timeout and retries, if any."""
+    if step.timeout is None and step.retries is None:
+        return client
+    if step.timeout is None:
+        return client.with_options(max_retries=step.retries)
+    return client.with_options(timeout=step.timeout, max_retries=step.retries)
+
+
+_Thrown = (Exception, KeyboardInterrupt, asyncio.CancelledError)
+"""What a failed step throws back into its flow (not `GeneratorExit`: that only closes)."""
+
+
+def _drive(client: GLMClient, flow: _Flow[None]) -> Iterator[Any]:
+    """Run a flow with blocking I/O, yielding what it emits; a failure goes back in.
+
+    A download is closed as soon as the flow opens another, ends or fails.
+    """
+    reply: Any = None
+    error: BaseException | None = None
+    lines: Generator[bytes | Overlong] | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(reply) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            reply, error = None, None
+            try:
+                if isinstance(step, _Emit):
+                    yield step.value
+                elif isinstance(step, _Sleep):
+                    time.sleep(step.seconds)
+                elif isinstance(step, _Open):
+                    if lines is not None:
+                        lines.close()
+                    lines = _lines(client.download(step.path))
+                elif isinstance(step, _NextLine):
+                    reply = next(lines, None) if lines is not None else None
+                else:
+                    reply = _client_for(client, step).request(
+                        step.method, step.path, content=step.body,
+                        content_type=step.content_type, check=dict,
+                    )  # fmt: skip
+            except _Thrown as exc:
+                error = exc
+    finally:
+        if lines is not None:
+            lines.close()
+        flow.close()
+
+
+async def _adrive(client: GLMClient, flow: _Flow[None]) -> AsyncIterator[Any]:
+    """Async twin of `_drive`."""
+    reply: Any = None
+    error: BaseException | None = None
+    lines: AsyncGenerator[bytes | Overlong] | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(reply) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            reply, error = None, None
+            try:
+                if isinstance(step, _Emit):
+                    yield step.value
+                elif isinstance(step, _Sleep):
+                    await asyncio.sleep(step.seconds)
+                elif isinstance(step, _Open):
+                    if lines is not None:
+                        await lines.aclose()
+                    lines = _alines(client.adownload(step.path))
+                elif isinstance(step, _NextLine):
+                    reply = await anext(lines, None) if lines is not None else None
+                else:
+                    reply = await _client_for(client, step).arequest(
+                        step.method, step.path, content=step.body,
+                        content_type=step.content_type, check=dict,
+                    )  # fmt: skip
+            except _Thrown as exc:
+                error = exc
+    finally:
+        if lines is not None:
+            await lines.aclose()
+        flow.close()
 
 
 def _run(client: GLMClient, flow: _Flow[_T]) -> _T:
-    """Run a flow with blocking I/O; a `GLMError` is thrown back into the flow."""
-    reply: Any = None
-    error: GLMError | None = None
-    while True:
-        try:
-            step = flow.send(reply) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return cast("_T", stop.value)
-        reply, error = b"", None
-        try:
-            if isinstance(step, _Sleep):
-                time.sleep(step.seconds)
-            else:
-                reply = client.request(
-                    step.method,
-                    step.path,
-                    content=step.body,
-                    content_type=step.content_type,
-                    check=None,
-                )
-        except GLMError as exc:
-            error = exc
+    """Run a flow that emits nothing; return its value."""
+    box: list[_T] = []
+    for _ in _drive(client, _boxed(flow, box)):
+        pass
+    return box[0]
 
 
 async def _arun(client: GLMClient, flow: _Flow[_T]) -> _T:
     """Async twin of `_run`."""
-    reply: Any = None
-    error: GLMError | None = None
-    while True:
-        try:
-            step = flow.send(reply) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return cast("_T", stop.value)
-        reply, error = b"", None
-        try:
-            if isinstance(step, _Sleep):
-                await asyncio.sleep(step.seconds)
-            else:
-                reply = await client.arequest(
-                    step.method,
-                    step.path,
-                    content=step.body,
-                    content_type=step.content_type,
-                    check=None,
-                )
-        except GLMError as exc:
-            error = exc
+    box: list[_T] = []
+    async for _ in _adrive(client, _boxed(flow, box)):
+        pass
+    return box[0]
 
 
 def _json_step(step: _Http) -> _Flow[dict[str, Any]]:
-    """Send one request and decode the JSON object that comes back."""
-    raw = yield step
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        msg = f"{step.method} {step.path}: response is not a JSON object: {excerpt(raw)}"
-        raise GLMAPIError(msg)
-    if data.get("error"):
-        raise error_from_payload(data, 200)
+    """Send one request; the JSON object that comes back.
+
+    The client decodes and checks it, capped like every reply: a non-object or a GLM error
+    object raises its typed error.
+    """
+    data = yield step
+    if not isinstance(data, dict):  # pragma: no cover - the client's check guarantees it
+        raise malformed(f"{step.method} {step.path}: not a JSON object")
     return data
 
 
+def _delete_files(file_ids: Iterable[str]) -> _Flow[None]:
+    """DELETE files; a failure is a `GLMBatchCleanupWarning`, never an error."""
+    for file_id in file_ids:
+        try:
+            yield from _json_step(_Http("DELETE", f"files/{file_id}"))
+        except GLMError as exc:
+            message = f"could not delete GLM file {file_id} (delete it later): {exc}"
+            warnings.warn(message, GLMBatchCleanupWarning, stacklevel=2)
+
+
 @dataclass(frozen=True)
-class _Plan:
-    """What a submission sends: the batch files, and what the job needs to read results."""
+class BatchRequests:
+    """What `ChatGLM` hands a submission: bodies built by `invoke`'s code path."""
 
     client: GLMClient
-    model: str
-    output_version: str | None
+    """The client the job's requests go through."""
+    payloads: Sequence[Mapping[str, Any]]
+    """One chat-completion body per input, in input order (empty to resume a job)."""
+    convert: Convert
+    """Turns a result body into the message `invoke` returns."""
+    request_timeout: float | None = None
+    """The client's per-request timeout in seconds (None: none); polls cut it further."""
+
+
+@dataclass
+class _Submission:
+    """One submission: its batch files, its client token, and what the job needs later."""
+
+    requests: BatchRequests
     chunks: list[Chunk]
-    metadata: dict[str, str]
+    metadata: Mapping[str, str] | None
+    token: str = field(default_factory=new_token)
 
     def flow(self) -> _Flow[BatchJob]:
         """Upload each file and create its batch; the job holds every batch created."""
@@ -408,52 +809,102 @@ class _Plan:
                 name = f"langchain-glm-{n:03d}.jsonl"
                 ctype, body = multipart(name, chunk.data, uuid.uuid4().hex)
                 file = yield from _json_step(_Http("POST", "files", body, ctype))
-                meta = {**self.metadata, _START: str(chunk.start), _COUNT: str(chunk.count)}
-                request = {"input_file_id": file.get("id"), "endpoint": ENDPOINT}
-                request.update(auto_delete_input_file=True, metadata=meta)
-                batches.append((yield from _json_step(_Http("POST", "batches", dumps(request)))))
+                file_id = file.get("id")
+                if not isinstance(file_id, str) or not _ID.fullmatch(file_id):
+                    raise malformed(f"an uploaded file without a GLM id: {excerpt(dumps(file))}")
+                batches.append((yield from self._create(file_id, chunk)))
         except GLMError as exc:
             if batches:
-                exc.add_note(f"batches already created: {job_id_of([b['id'] for b in batches])}")
+                job = job_id_of([s for s, _ in map(span_of, batches) if s])
+                raise for_batch_job(exc, job) from exc.__cause__
             raise
-        return BatchJob(self.client, batches, model=self.model, output_version=self.output_version)
+        return BatchJob(self.requests, batches)
+
+    def _create(self, file_id: str, chunk: Chunk) -> _Flow[dict[str, Any]]:
+        """Create one batch exactly once: an unknown outcome is looked up before re-sending.
+
+        `POST /batches` is sent without the client's own retries; after a failure whose
+        outcome is unknown (5xx, timeout, dropped connection, garbage) the batch list is
+        searched for this submission's token and position before it is sent again. A batch
+        that was surely not created has its input file deleted.
+        """
+        meta = batch_metadata(self.metadata, self.token, chunk)
+        request: dict[str, Any] = {"input_file_id": file_id, "endpoint": ENDPOINT}
+        request.update(auto_delete_input_file=True, metadata=meta)
+        for attempt in itertools.count():
+            try:
+                data = yield from _json_step(_Http("POST", "batches", dumps(request), retries=0))
+                return checked_batch(data)
+            except GLMError as exc:
+                refused = exc.status_code is not None and 400 <= exc.status_code < 500
+                found = None if refused else (yield from self._lookup(chunk, exc, file_id))
+                if found is not None:
+                    return found
+                if attempt >= _CREATE_RESENDS or (refused and not exc.is_retryable):
+                    yield from _delete_files([file_id])
+                    raise
+                yield _Sleep(exc.retry_after or 0.5 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lookup(self, chunk: Chunk, cause: GLMError, file_id: str) -> _Flow[dict[str, Any] | None]:
+        """Find this submission's batch for `chunk` in `GET /batches`, newest first."""
+        after: str | None = None
+        try:
+            for _ in range(_LIST_PAGES):
+                path = "batches?limit=100" + (f"&after={after}" if after else "")
+                page = yield from _json_step(_Http("GET", path))
+                listed = page.get("data")
+                for batch in listed if isinstance(listed, list) else []:
+                    span, token = span_of(batch) if isinstance(batch, dict) else (None, None)
+                    if token == self.token and span and span.start == chunk.start:
+                        return checked_batch(batch)
+                after = page.get("last_id") if isinstance(page.get("last_id"), str) else None
+                if page.get("has_more") is not True or not after or not _ID.fullmatch(after):
+                    return None
+        except GLMError as exc:
+            note = f"batch creation failed ({cause}) and could not be checked; it may exist:"
+            exc.add_note(f"{note} token {self.token}, input file {file_id} kept")
+            raise
+        return None
 
 
-def _plan(
-    llm: ChatGLM,
-    inputs: Sequence[LanguageModelInput],
-    options: Mapping[str, Any],
+def submission(
+    requests: BatchRequests,
     *,
-    max_requests: int,
-    max_bytes: int,
-    metadata: Mapping[str, str] | None,
-) -> _Plan:
-    """Build every line through `ChatGLM._prepare`, the code path `invoke` uses."""
-    kwargs = {k: v for k, v in options.items() if k not in _STREAM_ONLY}
-    stop = kwargs.pop("stop", None)
-    calls = [
-        llm._prepare(llm._convert_input(x).to_messages(), stop, kwargs, stream=False)
-        for x in inputs
-    ]
-    if not calls:
+    max_requests_per_batch: int = MAX_REQUESTS_PER_BATCH,
+    max_bytes_per_batch: int = MAX_BYTES_PER_BATCH,
+    metadata: Mapping[str, str] | None = None,
+) -> _Submission:
+    """Plan a submission: JSONL lines split into batch files (checked before sending).
+
+    Raises:
+        ValueError: For no inputs, bad limits, a line too large, or bad metadata.
+    """
+    if not requests.payloads:
         raise ValueError("a batch job needs at least one input")
-    lines = [jsonl_line(i, call.payload) for i, call in enumerate(calls)]
-    models = [call.model for call in calls]
-    chunks = split_lines(lines, models, max_requests=max_requests, max_bytes=max_bytes)
-    version = llm.output_version
-    return _Plan(calls[0].client, calls[0].model, version, chunks, dict(metadata or {}))
+    token = new_token()
+    lines = [jsonl_line(custom_id(token, i), p) for i, p in enumerate(requests.payloads)]
+    models = [str(p.get("model")) for p in requests.payloads]
+    chunks = split_lines(
+        lines, models, max_requests=max_requests_per_batch, max_bytes=max_bytes_per_batch
+    )
+    for chunk in chunks:
+        batch_metadata(metadata, token, chunk)
+    return _Submission(requests, chunks, metadata, token)
 
 
 class _Progress:
-    """Progress of `BatchJob.wait`: a tqdm bar when tqdm is installed, else INFO log lines."""
+    """Progress of `BatchJob.wait`: a tqdm bar when asked for, else INFO log lines."""
 
-    def __init__(self, job: BatchJob) -> None:
+    def __init__(self, job: BatchJob, bar: bool) -> None:
         self._last: tuple[str, int] | None = None
-        try:
-            from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
-        except ImportError:
-            self._bar: Any = None
-        else:
+        self._bar: Any = None
+        if bar:
+            try:
+                from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
+            except ImportError as exc:
+                msg = "progress=True needs tqdm: pip install 'langchain-glm[progress]'"
+                raise ImportError(msg) from exc
             self._bar = tqdm(total=job.request_counts["total"], desc=job.id[:40], unit="req")
 
     def update(self, job: BatchJob) -> None:
@@ -466,12 +917,8 @@ class _Progress:
         elif (job.status, done) != self._last:
             _LOG.info(
                 "GLM batch job %s: %s, %d of %d done (%d failed)",
-                job.id,
-                job.status,
-                done,
-                counts["total"],
-                counts["failed"],
-            )
+                job.id, job.status, done, counts["total"], counts["failed"],
+            )  # fmt: skip
         self._last = (job.status, done)
 
     def close(self) -> None:
@@ -485,7 +932,8 @@ class BatchJob:
 
     Made by `ChatGLM.batch_submit` (or `batch_retrieve`, to resume by `id` in another
     process). Every method has an async twin: `arefresh`, `await_completion`, `aresults`,
-    `acancel`.
+    `aiter_results`, `acancel`, `adelete_files`. Every error a method raises carries the
+    job's id in `job_id` and in its message.
 
     Example:
         ```python
@@ -499,26 +947,30 @@ class BatchJob:
         ```
 
     Args:
-        client: The client the job's requests go through.
+        requests: The client, result converter and timeout `ChatGLM` hands over (its
+            `payloads` are not needed once the batches exist).
         batches: GLM's batch objects, in input order.
-        model: The requested model (reported when a result body does not echo one).
-        output_version: The model's `output_version` (`"v1"`: content blocks as content).
+        claimed: The spans a job id claims for its batches (checked against their metadata).
     """
 
     def __init__(
         self,
-        client: GLMClient,
+        requests: BatchRequests,
         batches: Sequence[Mapping[str, Any]],
         *,
-        model: str,
-        output_version: str | None = None,
+        claimed: Sequence[Span | None] = (),
     ) -> None:
         self.batches: list[dict[str, Any]] = [dict(b) for b in batches]
         """GLM's batch objects as last fetched, in input order."""
-        self._client = client
-        self._model = model
-        self._output_version = output_version
+        self.unmatched: list[BatchIntegrityError] = []
+        """Result lines that belonged to no input of this job (the first `MAX_UNMATCHED`;
+        set by reading results)."""
+        self._requests = BatchRequests(
+            requests.client, (), requests.convert, requests.request_timeout
+        )
+        self._claimed = list(claimed)
         self._results: list[Result] | None = None
+        self._deleted = False
 
     def __repr__(self) -> str:
         return f"BatchJob(id={self.id!r}, status={self.status!r}, {self.request_counts})"
@@ -526,7 +978,11 @@ class BatchJob:
     @property
     def id(self) -> str:
         """Stable job id for `ChatGLM.batch_retrieve` (composite when split over batches)."""
-        return job_id_of([str(batch["id"]) for batch in self.batches])
+        spans = [span_of(b)[0] for b in self.batches]
+        if all(spans) or len(self.batches) == 1:
+            pairs = zip(spans, self.batches, strict=True)
+            return job_id_of([s or Span(str(b["id"]), 0, 0) for s, b in pairs])
+        return JOB_PREFIX + ",".join(str(b["id"]) for b in self.batches)
 
     @property
     def status(self) -> str:
@@ -544,7 +1000,8 @@ class BatchJob:
         totals = {"total": 0, "completed": 0, "failed": 0}
         for batch in self.batches:
             counts = batch.get("request_counts") or {}
-            totals["total"] += max(int(counts.get("total") or 0), span(batch)[1])
+            span = span_of(batch)[0]
+            totals["total"] += span.count if span else int(counts.get("total") or 0)
             totals["completed"] += int(counts.get("completed") or 0)
             totals["failed"] += int(counts.get("failed") or 0)
         return totals
@@ -552,162 +1009,246 @@ class BatchJob:
     # ---------------------------------------------------------------- creating and resuming
 
     @classmethod
-    def submit(
-        cls,
-        llm: ChatGLM,
-        inputs: Sequence[LanguageModelInput],
-        *,
-        max_requests_per_batch: int = MAX_REQUESTS_PER_BATCH,
-        max_bytes_per_batch: int = MAX_BYTES_PER_BATCH,
-        metadata: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> BatchJob:
+    def submit(cls, requests: BatchRequests, **options: Any) -> BatchJob:
         """Upload the requests and create the batches; see `ChatGLM.batch_submit`."""
-        plan = _plan(
-            llm,
-            inputs,
-            kwargs,
-            max_requests=max_requests_per_batch,
-            max_bytes=max_bytes_per_batch,
-            metadata=metadata,
-        )
-        return _run(plan.client, plan.flow())
+        plan = submission(requests, **options)
+        return _run(requests.client, plan.flow())
 
     @classmethod
-    async def asubmit(
-        cls,
-        llm: ChatGLM,
-        inputs: Sequence[LanguageModelInput],
-        *,
-        max_requests_per_batch: int = MAX_REQUESTS_PER_BATCH,
-        max_bytes_per_batch: int = MAX_BYTES_PER_BATCH,
-        metadata: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> BatchJob:
+    async def asubmit(cls, requests: BatchRequests, **options: Any) -> BatchJob:
         """Async twin of `submit`."""
-        plan = _plan(
-            llm,
-            inputs,
-            kwargs,
-            max_requests=max_requests_per_batch,
-            max_bytes=max_bytes_per_batch,
-            metadata=metadata,
-        )
-        return await _arun(plan.client, plan.flow())
+        plan = submission(requests, **options)
+        return await _arun(requests.client, plan.flow())
 
     @classmethod
-    def retrieve(cls, llm: ChatGLM, job_id: str) -> BatchJob:
+    def retrieve(cls, requests: BatchRequests, job_id: str) -> BatchJob:
         """Fetch a job by id; see `ChatGLM.batch_retrieve`."""
-        job = cls._empty(llm, job_id)
-        return _run(job._client, job._refresh_flow(every=True))
+        job = cls._empty(requests, job_id)
+        return _run(requests.client, job._tagged(job._retrieve_flow()))
 
     @classmethod
-    async def aretrieve(cls, llm: ChatGLM, job_id: str) -> BatchJob:
+    async def aretrieve(cls, requests: BatchRequests, job_id: str) -> BatchJob:
         """Async twin of `retrieve`."""
-        job = cls._empty(llm, job_id)
-        return await _arun(job._client, job._refresh_flow(every=True))
+        job = cls._empty(requests, job_id)
+        return await _arun(requests.client, job._tagged(job._retrieve_flow()))
 
     @classmethod
-    def _empty(cls, llm: ChatGLM, job_id: str) -> BatchJob:
+    def _empty(cls, requests: BatchRequests, job_id: str) -> BatchJob:
         """A job that knows only its batch ids (checked before anything is sent)."""
-        batches = [{"id": batch_id} for batch_id in batch_ids_of(job_id)]
-        return cls(
-            llm._client({}), batches, model=llm.model_name, output_version=llm.output_version
-        )
+        parts = parse_job_id(job_id)
+        batches = [{"id": batch_id} for batch_id, _ in parts]
+        return cls(requests, batches, claimed=[claim for _, claim in parts])
 
     # ---------------------------------------------------------------------------- polling
 
     def refresh(self) -> BatchJob:
         """Fetch the status of every unfinished batch; returns the job."""
-        return _run(self._client, self._refresh_flow())
+        return self._sync(self._refresh_flow())
 
     async def arefresh(self) -> BatchJob:
         """Async twin of `refresh`."""
-        return await _arun(self._client, self._refresh_flow())
+        return await self._async(self._refresh_flow())
 
-    def wait(self, poll_interval: float | None = None, timeout: float | None = None) -> BatchJob:
-        """Poll until every batch has ended; returns the job.
+    def wait(
+        self,
+        poll_interval: float | None = None,
+        timeout: float | None = None,
+        *,
+        progress: bool = False,
+    ) -> BatchJob:
+        """Poll until every batch has ended; returns the job. Blocks until then.
 
         Polls first after 0.5 s, then backs off by 1.5x to one poll a minute
-        (`PollPolicy`); progress goes to a tqdm bar if tqdm is installed, else to INFO
-        log lines on the `langchain_glm` logger. A failed poll that is retryable (rate
-        limit, 5xx, connection) is logged and polling goes on.
+        (`PollPolicy`). A failed poll (timeout, reset, 5xx, rate limit, garbage) is
+        logged and polling goes on until `timeout`, which is kept to within one poll
+        interval: each poll's own request timeout is cut to the time left.
 
         Args:
             poll_interval: Poll every this many seconds instead of backing off.
             timeout: Give up after this many seconds (None: wait as long as GLM takes).
+            progress: Draw a tqdm progress bar (needs the `progress` extra); else progress
+                goes to INFO log lines on the `langchain_glm` logger.
 
         Raises:
             BatchTimeoutError: After `timeout`; the job keeps running (resume by `id`).
+            ImportError: With `progress=True` when tqdm is not installed.
         """
-        return _run(self._client, self._wait_flow(poll_interval, timeout))
+        return self._sync(self._wait_flow(poll_interval, timeout, progress))
 
     async def await_completion(
         self,
         poll_interval: float | None = None,
         timeout: float | None = None,  # noqa: ASYNC109  (the issue's API: same as `wait`)
+        *,
+        progress: bool = False,
     ) -> BatchJob:
         """Async twin of `wait`."""
-        return await _arun(self._client, self._wait_flow(poll_interval, timeout))
+        return await self._async(self._wait_flow(poll_interval, timeout, progress))
 
     def cancel(self) -> BatchJob:
-        """Ask GLM to cancel every unfinished batch (requests already run keep their results)."""
-        return _run(self._client, self._cancel_flow())
+        """Ask GLM to cancel every unfinished batch (requests already run keep their results).
+
+        Every batch is tried; a batch that has ended meanwhile is no failure. The first
+        real failure is raised after all were tried, naming the others in its notes.
+        """
+        return self._sync(self._cancel_flow())
 
     async def acancel(self) -> BatchJob:
         """Async twin of `cancel`."""
-        return await _arun(self._client, self._cancel_flow())
+        return await self._async(self._cancel_flow())
 
     # ---------------------------------------------------------------------------- results
 
     def results(self, *, return_exceptions: bool = True, keep_files: bool = False) -> list[Result]:
         """One result per input, in input order: the `AIMessage` or the typed `GLMError`.
 
-        Result files are downloaded once and then deleted from GLM (which keeps at most
-        1,000 files per account) unless `keep_files`. A request without a result line
-        (expired or cancelled batch) gets a `BatchItemMissingError`; the requests of a
-        batch that failed validation get a `BatchFailedError` with GLM's reason.
+        Result files are streamed line by line. Each line fills only its own slot: a failed,
+        malformed, too long or `network_error` line becomes that input's typed `GLMError`
+        (with its `custom_id`); a request without a line gets `BatchItemMissingError`, the
+        requests of a batch that failed validation a `BatchFailedError`, a line answered
+        twice `BatchIntegrityError`. Once every line was read and the list is handed back,
+        the output and error files are deleted from GLM (which keeps at most 1,000 files per
+        account) unless `keep_files`; a failed delete is a `GLMBatchCleanupWarning`. Until
+        then (an error, `return_exceptions=False` raising) nothing is deleted, so results()
+        can be called again, here or in a fresh process after `batch_retrieve`. Each call
+        returns fresh copies.
 
         Args:
-            return_exceptions: Return errors in the list; False raises the first one.
+            return_exceptions: Return errors in the list; False raises the first one, after
+                every line was read (and then deletes nothing).
             keep_files: Leave the output and error files on GLM.
 
         Raises:
             ValueError: If the job has not ended yet (call `wait` first).
         """
-        items = _run(self._client, self._results_flow(keep_files))
-        return _checked(items, return_exceptions)
+        return self._sync(self._results_flow(return_exceptions, keep_files))
 
     async def aresults(
         self, *, return_exceptions: bool = True, keep_files: bool = False
     ) -> list[Result]:
         """Async twin of `results`."""
-        items = await _arun(self._client, self._results_flow(keep_files))
-        return _checked(items, return_exceptions)
+        return await self._async(self._results_flow(return_exceptions, keep_files))
+
+    def iter_results(self) -> Iterator[tuple[int, Result]]:
+        """Stream `(input position, result)` pairs in file order, holding one line at a time.
+
+        For jobs too large to hold in memory. Results are checked as in `results`, except
+        that a position answered twice yields its `BatchIntegrityError` after the first
+        answer (which it then refutes). Files are not deleted: call `delete_files`.
+        """
+        flow = self._tagged(self._read_flow(keep=False))
+        yield from _drive(self._requests.client, _boxed(flow, []))
+
+    async def aiter_results(self) -> AsyncIterator[tuple[int, Result]]:
+        """Async twin of `iter_results`."""
+        flow = self._tagged(self._read_flow(keep=False))
+        async for item in _adrive(self._requests.client, _boxed(flow, [])):
+            yield item
+
+    def delete_files(self) -> BatchJob:
+        """Delete the job's output and error files from GLM (failures are warnings)."""
+        return self._sync(self._delete_flow())
+
+    async def adelete_files(self) -> BatchJob:
+        """Async twin of `delete_files`."""
+        return await self._async(self._delete_flow())
 
     # ------------------------------------------------------------------------------ flows
 
-    def _refresh_flow(self, *, every: bool = False) -> _Flow[BatchJob]:
+    def _sync(self, flow: _Flow[_T]) -> _T:
+        return _run(self._requests.client, self._tagged(flow))
+
+    async def _async(self, flow: _Flow[_T]) -> _T:
+        return await _arun(self._requests.client, self._tagged(flow))
+
+    def _tagged(self, flow: _Flow[_T]) -> _Flow[_T]:
+        """Run a flow; whatever stops it carries this job's id (errors, interruptions)."""
+        try:
+            return (yield from flow)
+        except GLMError as exc:
+            raise for_batch_job(exc, self.id) from exc.__cause__
+        except (Exception, KeyboardInterrupt, asyncio.CancelledError) as exc:
+            exc.add_note(f"GLM batch job {self.id}: resume it with ChatGLM.batch_retrieve")
+            raise
+
+    def _refresh_flow(
+        self, *, every: bool = False, timeout: float | None = None
+    ) -> _Flow[BatchJob]:
         """GET each unfinished batch (or every batch) and keep its new state."""
         for n, batch in enumerate(self.batches):
             if every or batch.get("status") not in TERMINAL:
-                step = _Http("GET", f"batches/{batch['id']}")
-                self.batches[n] = yield from _json_step(step)
+                bid = str(batch["id"])
+                retries = None if timeout is None else 0
+                step = _Http("GET", f"batches/{bid}", timeout=timeout, retries=retries)
+                self.batches[n] = checked_batch((yield from _json_step(step)), bid)
         return self
+
+    def _retrieve_flow(self) -> _Flow[BatchJob]:
+        """Fetch every batch, then check they are the job the id claims."""
+        yield from self._refresh_flow(every=True)
+        if any(span_of(b)[0] for b in self.batches):
+            self._job_spans()
+        return self
+
+    def _job_spans(self) -> tuple[list[Span], str | None]:
+        """The batches' spans and token from their metadata, checked to be one job.
+
+        Raises:
+            GLMAPIError: A batch without our metadata (not submitted by langchain-glm).
+            ValueError: Spans that do not follow each other, differ from what the job id
+                claims, or tokens that differ (batches of different jobs joined).
+        """
+        found = [span_of(b) for b in self.batches]
+        if not all(span for span, _ in found):
+            bad = next(b["id"] for b, (s, _) in zip(self.batches, found, strict=True) if not s)
+            msg = f"batch {bad} has no langchain_glm_* metadata: not submitted by langchain-glm,"
+            raise GLMAPIError(f"{msg} so its results cannot be matched to inputs")
+        spans = [cast("Span", span) for span, _ in found]
+        check_spans(spans, f"job {self.id}")
+        tokens = {token for _, token in found}
+        claimed = [c for c in self._claimed if c]
+        if len(tokens) != 1 or (claimed and claimed != spans):
+            raise ValueError(f"job {self.id}: its batches are not one job (forged or joined ids)")
+        return spans, tokens.pop()
 
     def _cancel_flow(self) -> _Flow[BatchJob]:
-        """POST a cancel for each unfinished batch."""
+        """POST a cancel for each unfinished batch; collect failures, raise the first."""
+        failures: list[GLMError] = []
         for n, batch in enumerate(self.batches):
-            if batch.get("status") not in TERMINAL:
-                step = _Http("POST", f"batches/{batch['id']}/cancel", b"{}")
-                self.batches[n] = yield from _json_step(step)
+            if batch.get("status") in TERMINAL:
+                continue
+            bid = str(batch["id"])
+            try:
+                step = _Http("POST", f"batches/{bid}/cancel", b"{}")
+                self.batches[n] = checked_batch((yield from _json_step(step)), bid)
+            except GLMError as exc:
+                with contextlib.suppress(GLMError):  # "already completed" is no failure
+                    yield from self._refresh_one(n)
+                if self.batches[n].get("status") not in TERMINAL:
+                    failures.append(exc)
+        if failures:
+            first = failures[0]
+            for other in failures[1:]:
+                first.add_note(f"cancelling another batch failed too: {other}")
+            raise first
         return self
 
-    def _wait_flow(self, poll_interval: float | None, timeout: float | None) -> _Flow[BatchJob]:
-        """Sleep, refresh, report, until done or `timeout`; retryable poll errors are logged."""
+    def _refresh_one(self, n: int) -> _Flow[None]:
+        """GET one batch again."""
+        bid = str(self.batches[n]["id"])
+        self.batches[n] = checked_batch(
+            (yield from _json_step(_Http("GET", f"batches/{bid}"))), bid
+        )
+
+    def _wait_flow(
+        self, poll_interval: float | None, timeout: float | None, bar: bool
+    ) -> _Flow[BatchJob]:
+        """Sleep, refresh, report, until done or `timeout`; transient poll errors are logged."""
         delays = poll_delays(poll_interval)
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
         deadline = None if timeout is None else time.monotonic() + timeout
-        progress = _Progress(self)
+        progress = _Progress(self, bar)
         try:
             while not self.done:
                 left = None if deadline is None else deadline - time.monotonic()
@@ -715,106 +1256,179 @@ class BatchJob:
                     msg = f"batch job {self.id} still {self.status} after {timeout} s"
                     raise BatchTimeoutError(f"{msg}: {self.request_counts}", job_id=self.id)
                 yield _Sleep(next(delays) if left is None else min(next(delays), left))
-                try:
-                    yield from self._refresh_flow()
-                except GLMError as exc:
-                    if not exc.is_retryable:
-                        raise
-                    _LOG.warning("polling GLM batch job %s failed, polling on: %s", self.id, exc)
+                yield from self._poll(deadline)
                 progress.update(self)
         finally:
             progress.close()
         return self
 
-    def _results_flow(self, keep_files: bool) -> _Flow[list[Result]]:
-        """Read every batch's result files once, in input order, filling every gap."""
+    def _poll(self, deadline: float | None) -> _Flow[None]:
+        """One status poll, its request timeout cut to the time left; transient errors logged."""
+        limit = self._requests.request_timeout
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.05)
+            limit = left if limit is None else min(limit, left)
+        try:
+            yield from self._refresh_flow(timeout=limit if deadline is not None else None)
+        except GLMError as exc:
+            if not transient(exc):
+                raise
+            _LOG.warning("polling GLM batch job %s failed, polling on: %s", self.id, exc)
+
+    def _read_flow(self, *, keep: bool) -> _Flow[Collector]:
+        """Stream every batch's result files into a `Collector`, emitting each placed slot."""
+        if not self.done:
+            msg = f"batch job {self.id} is {self.status}; call wait() before results()"
+            raise ValueError(msg)
+        for batch in self.batches:
+            if batch.get("status") == "failed" and span_of(batch)[0] is None:
+                reason = f"batch {batch['id']} failed validation: {failure_reason(batch)}"
+                raise BatchFailedError(reason, batch_id=str(batch["id"]))
+        spans, token = self._job_spans()
+        collector = Collector(spans, token, keep=keep)
+        for span, batch in zip(spans, self.batches, strict=True):
+            if batch.get("status") == "failed":
+                placed = collector.fail(span, batch, failure_reason(batch))
+            else:
+                for key in ("output_file_id", "error_file_id"):
+                    if file_id := batch.get(key):
+                        yield from self._read_file(collector, span, f"files/{file_id}/content")
+                placed = collector.missing(span, batch)
+            for index, item in placed:
+                yield _Emit((index, self._own(item)))
+        for error in collector.unmatched:
+            _LOG.warning("GLM batch job %s: %s", self.id, error)
+        self.unmatched = collector.unmatched
+        return collector
+
+    def _read_file(self, collector: Collector, span: Span, path: str) -> _Flow[None]:
+        """Stream one result file into the collector, emitting each slot it fills."""
+        yield _Open(path)
+        while (line := (yield _NextLine())) is not None:
+            if isinstance(line, Overlong) or line.strip():
+                index, item = collector.add(line, span, self._requests.convert)
+                self._own(item)
+                if index >= 0:
+                    yield _Emit((index, item))
+
+    def _own(self, item: Result) -> Result:
+        """Mark a slot's error as this job's (`job_id`), its server text redacted."""
+        if isinstance(item, GLMError):
+            item.job_id = self.id
+            self._requests.client.redact(item)
+        return item
+
+    def _results_flow(self, return_exceptions: bool, keep_files: bool) -> _Flow[list[Result]]:
+        """Read once, hand back copies, and delete the files only after that."""
         if self._results is None:
-            if not self.done:
-                msg = f"batch job {self.id} is {self.status}; call wait() before results()"
-                raise ValueError(msg)
-            size = max(sum(span(batch)) for batch in self.batches)
-            slots: list[Result | None] = [None] * size
-            for batch in self.batches:
-                yield from self._collect(batch, slots, keep_files)
-            self._results = cast("list[Result]", slots)
-        return list(self._results)
+            collector = yield from self._read_flow(keep=True)
+            self._results = cast("list[Result]", collector.slots)
+        items = _checked([_copied(item) for item in self._results], return_exceptions)
+        if not keep_files:
+            yield from self._delete_flow()
+        return items
 
-    def _collect(
-        self, batch: Mapping[str, Any], slots: list[Result | None], keep_files: bool
-    ) -> _Flow[None]:
-        """Put one batch's results (or its failure, or missing-line errors) into `slots`."""
-        start, count = span(batch)
-        if batch.get("status") == "failed":
-            reason = yield from _failure_reason(batch)
-            error = BatchFailedError(
-                f"batch {batch['id']} failed validation: {reason}", batch_id=str(batch["id"])
-            )
-            if not count:  # a batch we did not create: its size is unknown, so raise
-                raise error
-            slots[start : start + count] = [error] * count
-            return
-        for key in ("output_file_id", "error_file_id"):
-            if file_id := batch.get(key):
-                raw = yield _Http("GET", f"files/{file_id}/content")
-                for line in raw.splitlines():
-                    if line.strip():
-                        index, item = parse_result_line(
-                            line, model=self._model, output_version=self._output_version
-                        )
-                        _place(slots, index, item, start, count)
-                if not keep_files:
-                    yield from _json_step(_Http("DELETE", f"files/{file_id}"))
-        for index in range(start, start + count):
-            if slots[index] is None:
-                slots[index] = BatchItemMissingError(_missing(batch, index))
+    def _delete_flow(self) -> _Flow[BatchJob]:
+        """Delete the output and error files, once."""
+        if not self._deleted:
+            keys = ("output_file_id", "error_file_id")
+            yield from _delete_files(str(b[k]) for b in self.batches for k in keys if b.get(k))
+            self._deleted = True
+        return self
 
 
-def _place(slots: list[Result | None], index: int, item: Result, start: int, count: int) -> None:
-    """Store a result line's item at its input position, refusing positions not in the batch."""
-    if not start <= index < start + count:
-        last = start + count - 1
-        msg = f"result line {custom_id(index)} is outside its batch (inputs {start}..{last})"
-        raise GLMAPIError(msg)
-    slots[index] = item
+class DropInRuns:
+    """The callback runs of the drop-in `ChatGLM.batch`: one per input, as core's fires them.
 
+    Args:
+        starts: Per input, `{"configure": CallbackManager.configure kwargs, "start":
+            on_chat_model_start kwargs}` (built by `ChatGLM`, which knows its settings).
+    """
 
-def _failure_reason(batch: Mapping[str, Any]) -> _Flow[str]:
-    """GLM's reason for a failed validation: the `errors` field, else the error file."""
-    errors = (batch.get("errors") or {}).get("data") or []
-    reasons = [str(e.get("message") or e) for e in errors if isinstance(e, dict)]
-    if not reasons and batch.get("error_file_id"):
-        raw = yield _Http("GET", f"files/{batch['error_file_id']}/content")
-        reasons = [excerpt(raw, limit=500)]
-    return "; ".join(reasons) or "GLM gave no reason"
+    def __init__(self, starts: Sequence[Mapping[str, Any]]) -> None:
+        self._starts = starts
+        self._runs: list[CallbackManagerForLLMRun] = []
+        self._aruns: list[AsyncCallbackManagerForLLMRun] = []
 
+    def start(self) -> None:
+        """Fire `on_chat_model_start` for every input."""
+        for run in self._starts:
+            manager = CallbackManager.configure(**run["configure"])
+            self._runs += manager.on_chat_model_start(**run["start"])
 
-def _missing(batch: Mapping[str, Any], index: int) -> str:
-    """The message for an input without a result line."""
-    counts = batch.get("request_counts") or {}
-    return (
-        f"no result for input {index} ({custom_id(index)}): batch {batch['id']} ended "
-        f"{batch.get('status')} with {counts.get('completed', 0)} completed and "
-        f"{counts.get('failed', 0)} failed of {counts.get('total', 0)} requests"
-    )
+    async def astart(self) -> None:
+        """Async twin of `start`."""
+        for run in self._starts:
+            manager = AsyncCallbackManager.configure(**run["configure"])
+            self._aruns += await manager.on_chat_model_start(**run["start"])
 
+    def fail(self, error: BaseException) -> None:
+        """The whole job failed: fire `on_llm_error` for every input."""
+        for run in self._runs:
+            run.on_llm_error(error, response=LLMResult(generations=[]))
 
-def _checked(items: list[Result], return_exceptions: bool) -> list[Result]:
-    """Return the results, or raise the first error when errors are not wanted."""
-    if not return_exceptions:
-        for item in items:
+    async def afail(self, error: BaseException) -> None:
+        """Async twin of `fail`."""
+        for run in self._aruns:
+            await run.on_llm_error(error, response=LLMResult(generations=[]))
+
+    def end(self, results: Sequence[Result], return_exceptions: bool) -> list[Result]:
+        """Fire `on_llm_end` / `on_llm_error` per input; raise the first error if asked.
+
+        The error raised names its job (`for_batch_job`), as every batch error does.
+        """
+        for run, item in zip(self._runs, results, strict=True):
             if isinstance(item, GLMError):
-                raise item
-    return items
+                run.on_llm_error(item, response=LLMResult(generations=[]))
+            else:
+                run.on_llm_end(_llm_result(item, str(run.run_id)))
+        return _checked(results, return_exceptions)
+
+    async def aend(self, results: Sequence[Result], return_exceptions: bool) -> list[Result]:
+        """Async twin of `end`."""
+        for run, item in zip(self._aruns, results, strict=True):
+            if isinstance(item, GLMError):
+                await run.on_llm_error(item, response=LLMResult(generations=[]))
+            else:
+                await run.on_llm_end(_llm_result(item, str(run.run_id)))
+        return _checked(results, return_exceptions)
+
+
+def _llm_result(message: AIMessage, run_id: str) -> LLMResult:
+    """The `LLMResult` of one run; the message gets core's run-based id if it has none."""
+    if message.id is None:
+        message.id = f"{LC_ID_PREFIX}-{run_id}"
+    return LLMResult(generations=[[ChatGeneration(message=message)]])
+
+
+def _checked(results: Sequence[Result], return_exceptions: bool) -> list[Result]:
+    """The results, or the first error raised (named by its job) when errors are not wanted."""
+    if not return_exceptions:
+        for item in results:
+            if isinstance(item, GLMError):
+                raise item if item.job_id is None else for_batch_job(item, item.job_id)
+    return list(results)
+
+
+def _copied(item: Result) -> Result:
+    """A copy a caller may change without changing any other result (or a later call's)."""
+    if isinstance(item, AIMessage):
+        return item.model_copy(deep=True)
+    return copy.copy(item)
 
 
 __all__ = [
     "ENDPOINT",
     "MAX_BYTES_PER_BATCH",
+    "MAX_LINE_BYTES",
     "MAX_REQUESTS_PER_BATCH",
     "BatchFailedError",
+    "BatchIntegrityError",
     "BatchItemMissingError",
     "BatchJob",
+    "BatchRequests",
     "BatchTimeoutError",
+    "DropInRuns",
     "PollPolicy",
     "Result",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
 import warnings
@@ -21,10 +23,12 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models.base import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import get_config_list
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from pydantic import (
     ConfigDict,
@@ -51,7 +55,7 @@ from langchain_glm.tools import with_search_engine
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from langchain_glm.batch import BatchJob
+    from langchain_glm.batch import BatchJob, BatchRequests
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 """China-mainland (BigModel) pay-as-you-go endpoint, the default."""
@@ -62,6 +66,11 @@ _PER_CALL_CLIENT = ("timeout", "max_retries", "default_headers")
 _MODEL_ONLY = ("api_key", "base_url", "jwt_auth", "http_client", "http_async_client")
 """Settings of the model, never of a call: a per-call value is a ValueError (it would
 otherwise land in the callbacks' `invocation_params`, which tracing records)."""
+_BATCH_OPTIONS = frozenset({"max_requests_per_batch", "max_bytes_per_batch", "metadata"})
+"""`batch_submit` keywords that shape the job, not the request bodies."""
+_STREAM_ONLY = frozenset({"stream", "stream_options", "stream_usage", "tool_stream"})
+"""Options a Batch API line drops: GLM runs batch requests without streaming."""
+_LOG = logging.getLogger("langchain_glm")
 _NOT_BODY = {"stream", "streaming", "run_manager", "stream_usage"}
 _TOKEN_CACHE_SIZE = 256
 
@@ -626,22 +635,30 @@ class ChatGLM(BaseChatModel):
         Each input (a string, message list or prompt value) becomes one JSONL line whose
         body is byte for byte the body `invoke` would send with the same options; streaming
         options are dropped. More than 50,000 requests or 100 MB are split over several
-        batches under one job id. The upload is deleted once the batch is created.
+        batches under one job id. GLM deletes each upload once its batch exists; an upload
+        whose batch was surely not created is deleted by us.
 
         Args:
             inputs: What `batch` accepts.
             **kwargs: Per-call options, as for `invoke` (`max_tokens`, `thinking`, `stop`,
                 `tools`, `response_format`, ...), plus `max_requests_per_batch`,
-                `max_bytes_per_batch` (split limits, default GLM's) and `metadata`.
+                `max_bytes_per_batch` (split limits, default GLM's) and `metadata` (up to
+                13 string keys, GLM's limits).
 
         Returns:
             The job; `job.wait()` then `job.results()` give one result per input, in order.
         """
-        return _batch_job().submit(self, inputs, **kwargs)
+        from langchain_glm.batch import BatchJob
+
+        requests, options = self._batch_requests(inputs, kwargs)
+        return BatchJob.submit(requests, **options)
 
     async def abatch_submit(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> BatchJob:
         """Async twin of `batch_submit`."""
-        return await _batch_job().asubmit(self, inputs, **kwargs)
+        from langchain_glm.batch import BatchJob
+
+        requests, options = self._batch_requests(inputs, kwargs)
+        return await BatchJob.asubmit(requests, **options)
 
     def batch_retrieve(self, job_id: str) -> BatchJob:
         """Resume a Batch API job by its `id`, e.g. in another process.
@@ -651,12 +668,43 @@ class ChatGLM(BaseChatModel):
 
         Returns:
             The job, with its current status.
+
+        Raises:
+            ValueError: For an id that is not a GLM batch job id, or whose batches are not
+                one job (checked against their metadata).
         """
-        return _batch_job().retrieve(self, job_id)
+        from langchain_glm.batch import BatchJob
+
+        return BatchJob.retrieve(self._batch_requests([], {})[0], job_id)
 
     async def abatch_retrieve(self, job_id: str) -> BatchJob:
         """Async twin of `batch_retrieve`."""
-        return await _batch_job().aretrieve(self, job_id)
+        from langchain_glm.batch import BatchJob
+
+        return await BatchJob.aretrieve(self._batch_requests([], {})[0], job_id)
+
+    def _batch_requests(
+        self, inputs: Sequence[LanguageModelInput], kwargs: Mapping[str, Any]
+    ) -> tuple[BatchRequests, dict[str, Any]]:
+        """The bodies `invoke` would send, the client and result converter, the job options."""
+        from langchain_glm.batch import BatchRequests
+
+        options = {k: v for k, v in kwargs.items() if k in _BATCH_OPTIONS}
+        call_kwargs = {
+            k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS and k not in _STREAM_ONLY
+        }
+        stop = call_kwargs.pop("stop", None)
+        calls = [
+            self._prepare(self._convert_input(x).to_messages(), stop, call_kwargs, stream=False)
+            for x in inputs
+        ]
+        client = calls[0].client if calls else self._client({})
+        model = calls[0].model if calls else self.model_name
+        timeout = call_kwargs.get("timeout", self.timeout)
+        convert = functools.partial(batch_message, model=model, output_version=self.output_version)
+        limit = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
+        payloads = [call.payload for call in calls]
+        return BatchRequests(client, payloads, convert, limit), options
 
     def batch(
         self,
@@ -668,9 +716,15 @@ class ChatGLM(BaseChatModel):
     ) -> list[AIMessage]:
         """Run inputs concurrently, or through the Batch API when `use_batch_api` is set.
 
+        With `use_batch_api`, this blocks until the whole job has ended (up to 24 h, or
+        `batch_timeout`); the job id is logged at INFO as soon as it exists and is on every
+        error (`job_id`), so `batch_retrieve` can resume it. Callbacks fire per input as in
+        core's `batch`: `on_chat_model_start` before submitting, then `on_llm_end` or
+        `on_llm_error`, with each config's callbacks, tags, metadata and run name.
+
         Args:
             inputs: The inputs.
-            config: Runnable config (with `use_batch_api`, callbacks are not called).
+            config: Runnable config, one for all or one per input.
             return_exceptions: Return errors in the list instead of raising the first.
             **kwargs: Per-call options, as for `invoke`.
 
@@ -679,9 +733,19 @@ class ChatGLM(BaseChatModel):
         """
         if not self.use_batch_api or not inputs:
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
-        job = self.batch_submit(inputs, **kwargs)
-        job.wait(poll_interval=self.batch_poll_interval, timeout=self.batch_timeout)
-        return cast("list[AIMessage]", job.results(return_exceptions=return_exceptions))
+        from langchain_glm.batch import DropInRuns
+
+        runs = DropInRuns(self._run_starts(inputs, config, kwargs))
+        runs.start()
+        try:
+            job = self.batch_submit(inputs, **kwargs)
+            _LOG.info("GLM batch job %s created for %d inputs", job.id, len(inputs))
+            job.wait(poll_interval=self.batch_poll_interval, timeout=self.batch_timeout)
+            results = job.results()
+        except BaseException as exc:
+            runs.fail(exc)
+            raise
+        return cast("list[AIMessage]", runs.end(results, return_exceptions))
 
     async def abatch(
         self,
@@ -696,11 +760,57 @@ class ChatGLM(BaseChatModel):
             return await super().abatch(
                 inputs, config, return_exceptions=return_exceptions, **kwargs
             )
-        job = await self.abatch_submit(inputs, **kwargs)
-        await job.await_completion(
-            poll_interval=self.batch_poll_interval, timeout=self.batch_timeout
-        )
-        return cast("list[AIMessage]", await job.aresults(return_exceptions=return_exceptions))
+        from langchain_glm.batch import DropInRuns
+
+        runs = DropInRuns(self._run_starts(inputs, config, kwargs))
+        await runs.astart()
+        try:
+            job = await self.abatch_submit(inputs, **kwargs)
+            _LOG.info("GLM batch job %s created for %d inputs", job.id, len(inputs))
+            await job.await_completion(
+                poll_interval=self.batch_poll_interval, timeout=self.batch_timeout
+            )
+            results = await job.aresults()
+        except BaseException as exc:
+            await runs.afail(exc)
+            raise
+        return cast("list[AIMessage]", await runs.aend(results, return_exceptions))
+
+    def _run_starts(
+        self,
+        inputs: Sequence[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None,
+        kwargs: Mapping[str, Any],
+    ) -> list[dict[str, Any]]:
+        """Per input: what core's `generate` hands its callback manager and run start."""
+        call = {k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS}
+        stop = call.get("stop")
+        params = self._get_invocation_params(**call)
+        meta = dict(self._get_ls_params_with_defaults(**call))
+        serialized = dumpd(self)
+        return [
+            {
+                "configure": {
+                    "inheritable_callbacks": conf.get("callbacks"),
+                    "local_callbacks": self.callbacks,
+                    "verbose": self.verbose,
+                    "inheritable_tags": conf.get("tags"),
+                    "local_tags": self.tags,
+                    "inheritable_metadata": {**(conf.get("metadata") or {}), **meta},
+                    "local_metadata": self.metadata,
+                },
+                "start": {
+                    "serialized": serialized,
+                    "messages": [self._convert_input(x).to_messages()],
+                    "invocation_params": params,
+                    "options": {"stop": stop},
+                    "name": conf.get("run_name"),
+                    "run_id": conf.get("run_id"),
+                    "batch_size": 1,
+                },
+            }
+            for x, conf in zip(inputs, get_config_list(config, len(inputs)), strict=True)
+        ]
 
     # ------------------------------------------------------------------ token counting
 
@@ -885,11 +995,26 @@ def _where_served(model: str) -> Iterator[None]:
         raise
 
 
-def _batch_job() -> type[BatchJob]:
-    """`BatchJob`, imported on first use: the Batch API module costs ~5 ms of import time."""
-    from langchain_glm.batch import BatchJob
+def batch_message(body: dict[str, Any], *, model: str, output_version: str | None) -> AIMessage:
+    """The `AIMessage` `invoke` returns for a chat-completion body (a Batch API result).
 
-    return BatchJob
+    The conversion of `_generate`, then what `BaseChatModel` adds on `invoke`:
+    `content_blocks` as content for `output_version="v1"`, and `llm_output` merged into
+    `response_metadata`.
+
+    Raises:
+        GLMAPIError: For a body that is no readable answer.
+    """
+    result = _response.chat_result(body, model=model)
+    generation = result.generations[0]
+    message = generation.message
+    if output_version == "v1":
+        meta = {**message.response_metadata, "output_version": "v1"}
+        update = {"content": message.content_blocks, "response_metadata": meta}
+        message = message.model_copy(update=update)
+    info = generation.generation_info or {}
+    message.response_metadata = {**(result.llm_output or {}), **info, **message.response_metadata}
+    return cast("AIMessage", message)
 
 
 def _reject_model_settings(kwargs: Mapping[str, Any]) -> None:

@@ -68,6 +68,18 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
     return list(lines.values()), None
 
 
+def _metadata_ok(meta: Any) -> bool:
+    """GLM's limits on a batch's `metadata`: <= 16 keys, keys <= 64, values <= 512 characters."""
+    if meta is None:
+        return True
+    if not isinstance(meta, dict) or len(meta) > 16:
+        return False
+    return all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 512
+        for k, v in meta.items()
+    )
+
+
 class _Batches:
     """The routes (``route_<method>_<path>``) and the status steps, over ``state``."""
 
@@ -103,6 +115,9 @@ class _Batches:
         file_id = body.get("input_file_id")
         if file_id not in self.files or body.get("endpoint") != ENDPOINT:
             reason = f"needs an uploaded input_file_id (not {file_id!r}) and endpoint {ENDPOINT}"
+            return 400, error_body("1210", reason)
+        if not _metadata_ok(body.get("metadata")):
+            reason = "metadata takes up to 16 string keys of <= 64 and values of <= 512 characters"
             return 400, error_body("1210", reason)
         batch = {"object": "batch", "endpoint": ENDPOINT, "input_file_id": file_id}
         batch |= {"completion_window": "24h", "errors": None, "status": "validating"}

@@ -7,13 +7,19 @@ over loopback HTTP against the GLM test server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sys
+import types
 from typing import Any
 
+import httpx
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
 from langchain_glm import ChatGLM
@@ -69,7 +75,8 @@ def test_thousand_prompts_come_back_in_input_order(backend: Any) -> None:
     assert created["auto_delete_input_file"] is True
     lines = _uploads(backend)[0].splitlines()
     assert len(lines) == 1000
-    assert json.loads(lines[999])["custom_id"] == "req-000999"
+    token = job.batches[0]["metadata"]["langchain_glm_token"]
+    assert json.loads(lines[999])["custom_id"] == f"lcg-{token}-000999"
     assert {json.loads(line)["body"]["max_tokens"] for line in lines} == {20}
     deleted = [r.path for r in backend.requests if r.method == "DELETE"]
     assert len(deleted) == 1  # the output file (the input was auto-deleted)
@@ -141,7 +148,8 @@ def test_cancel_reports_missing_lines(backend: Any) -> None:
     assert isinstance(results[0], AIMessage)
     assert [type(r) for r in results[1:]] == [BatchItemMissingError] * 2
     assert "ended cancelled with 1 completed and 0 failed of 3" in str(results[2])
-    assert "req-000002" in str(results[2])
+    token = job.batches[0]["metadata"]["langchain_glm_token"]
+    assert f"lcg-{token}-000002" in str(results[2])
 
 
 def test_expired_batch_reports_counts(backend: Any) -> None:
@@ -318,9 +326,14 @@ def test_drop_in_batch_honours_return_exceptions(backend: Any) -> None:
     backend.reply_error(429, "1302")
     results = llm.batch(["a", "b"], return_exceptions=True)
     assert _texts(results) == ["ok", "GLMRateLimitError"]
+    assert isinstance(results[1], GLMRateLimitError)
+    assert results[1].job_id is not None
     backend.reply_error(429, "1302")
-    with pytest.raises(GLMRateLimitError):
+    with pytest.raises(GLMRateLimitError) as raised:
         llm.batch(["a"])
+    assert raised.value.job_id is not None
+    assert raised.value.job_id in str(raised.value)
+    assert str(raised.value.custom_id) in str(raised.value)
     assert llm.batch([]) == []
 
 
@@ -339,3 +352,149 @@ def test_job_repr_and_constructor_are_public(backend: Any) -> None:
     assert isinstance(job, BatchJob)
     assert "test" not in repr(job)  # no API key
     assert isinstance(ChatGLM(use_batch_api=True).use_batch_api, bool)
+
+
+class Runs(BaseCallbackHandler):
+    """Records what each run start says, and how each run ends."""
+
+    raise_error = True
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[Any, ...]] = []
+        self.ends: list[str] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+        meta = kw["metadata"]
+        text = messages[0][-1].content
+        params = json.dumps(kw["invocation_params"], sort_keys=True)
+        self.starts.append((text, kw["tags"], json.dumps(meta, sort_keys=True), kw["name"], params))
+
+    def on_llm_end(self, response: Any, **kw: Any) -> None:
+        self.ends.append(response.generations[0][0].message.text)
+
+    def on_llm_error(self, error: BaseException, **kw: Any) -> None:
+        self.ends.append(type(error).__name__)
+
+
+def _configs(runs: Runs) -> list[RunnableConfig]:
+    return [
+        {"callbacks": [runs], "tags": [f"t{i}"], "metadata": {"n": i}, "run_name": f"r{i}"}
+        for i in range(3)
+    ]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_drop_in_fires_the_callbacks_core_batch_fires(backend: Any, mode: str) -> None:
+    core, ours = Runs(), Runs()
+    prompts = ["a", "b", "c"]
+    backend.llm(max_retries=0).batch(prompts, _configs(core))
+    llm = backend.llm(use_batch_api=True, batch_poll_interval=FAST, max_retries=0)
+    backend.reply("ok a")
+    backend.reply_error(429, "1302")
+    backend.reply("ok c")
+    if mode == "sync":
+        got = llm.batch(prompts, _configs(ours), return_exceptions=True)
+    else:
+        got = asyncio.run(llm.abatch(prompts, _configs(ours), return_exceptions=True))
+    assert sorted(ours.starts) == sorted(core.starts)
+    assert ours.ends == ["ok a", "GLMRateLimitError", "ok c"]
+    assert _texts(got) == ["ok a", "GLMRateLimitError", "ok c"]
+
+
+def test_results_are_copies_a_caller_may_change(backend: Any) -> None:
+    llm = backend.llm()
+    job = llm.batch_submit(["a", "b"]).wait(poll_interval=FAST)
+    first = job.results(keep_files=True)
+    pristine = [m.model_dump() for m in first]
+    for message in first:
+        assert isinstance(message, AIMessage)
+        message.content = "changed"
+        message.response_metadata["model_name"] = "changed"
+        message.additional_kwargs["x"] = 1
+        if message.usage_metadata:
+            message.usage_metadata["total_tokens"] = -1
+    assert [m.model_dump() for m in job.results()] == pristine
+    later = llm.batch_submit(["a", "b"]).wait(poll_interval=FAST).results()
+    assert _texts(later) == ["You said: a", "You said: b"]
+    assert all(m.response_metadata["model_name"] != "changed" for m in later)
+
+
+def test_progress_bar_only_when_asked(backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = backend.llm().batch_submit(["a"])
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm missing
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match=r"langchain-glm\[progress\]"):
+        job.wait(poll_interval=FAST, progress=True)
+    bars: list[Any] = []
+
+    class Bar:
+        def __init__(self, **kw: Any) -> None:
+            bars.append(self)
+            self.total, self.n, self.closed = kw["total"], 0, False
+
+        def set_postfix_str(self, text: str) -> None:
+            self.status = text
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=Bar))
+    job.wait(poll_interval=FAST)
+    assert bars == []  # installed, but not asked for
+    other = backend.llm().batch_submit(["b"])
+    other.wait(poll_interval=FAST, progress=True)
+    assert len(bars) == 1
+    assert (bars[0].n, bars[0].status, bars[0].closed) == (1, "completed", True)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_iter_results_streams_and_never_deletes(backend: Any, mode: str) -> None:
+    llm = backend.llm()
+    job = llm.batch_submit(["a", "b", "c"], max_requests_per_batch=2).wait(poll_interval=FAST)
+
+    async def collect() -> list[tuple[int, Any]]:
+        return [pair async for pair in job.aiter_results()]
+
+    pairs = list(job.iter_results()) if mode == "sync" else asyncio.run(collect())
+    assert sorted((i, str(m.content)) for i, m in pairs) == [
+        (0, "You said: a"),
+        (1, "You said: b"),
+        (2, "You said: c"),
+    ]
+    assert not [r for r in backend.requests if r.method == "DELETE"]
+    if mode == "sync":
+        job.delete_files()
+    else:
+        asyncio.run(job.adelete_files())
+    outputs = [b["output_file_id"] for b in job.batches]
+    assert [r.path.rsplit("/", 1)[-1] for r in backend.requests if r.method == "DELETE"] == outputs
+    assert not set(outputs) & set(backend.state["files"])
+
+
+class Interrupted(Emulator):
+    """The emulation, with a Ctrl-C arriving during the first status poll."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and "/batches/" in request.url.path:
+            raise KeyboardInterrupt
+        return super().handle_request(request)
+
+
+def test_an_interrupted_wait_names_the_job() -> None:
+    llm = Interrupted().llm()
+    job = llm.batch_submit(["a"])
+    with pytest.raises(KeyboardInterrupt) as raised:
+        job.wait(poll_interval=FAST)
+    assert any(job.id in note and "batch_retrieve" in note for note in raised.value.__notes__)
+
+
+async def test_a_cancelled_await_completion_names_the_job(backend: Any) -> None:
+    backend.state["auto_advance"] = False
+    job = await backend.llm().abatch_submit(["a"])
+    task = asyncio.ensure_future(job.await_completion(poll_interval=30))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError) as raised:
+        await task
+    assert any(job.id in note for note in raised.value.__notes__)

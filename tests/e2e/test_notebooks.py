@@ -96,6 +96,7 @@ _VOLATILE = [
     (re.compile(r"\blc_[0-9a-f-]{36}\b"), "lc_ID"),
     (re.compile(r"\blc_run--[0-9a-f-]{36}(-\d+)?\b"), "lc_run--ID"),
     (re.compile(r"\brun-[0-9a-f-]{36}(-\d+)?\b"), "run-ID"),
+    (re.compile(r"\blcg-[0-9a-f]{16}-"), "lcg-TOKEN-"),  # a Batch API job's custom_ids
     (re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]+"), "TMPDIR/..."),
 ]
 """Run-to-run text (pattern, replacement): loopback ports, GLM and LangChain ids, temp paths."""

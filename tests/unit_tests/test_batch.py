@@ -17,26 +17,41 @@ from langchain_core.messages import AIMessage
 from langchain_glm import ChatGLM
 from langchain_glm._errors import (
     GLMAPIError,
+    GLMAuthenticationError,
+    GLMConnectionError,
     GLMContextOverflowError,
     GLMError,
     GLMInvalidRequestError,
+    GLMNotFoundError,
     GLMRateLimitError,
+    GLMTimeoutError,
 )
 from langchain_glm.batch import (
     ENDPOINT,
+    MAX_UNMATCHED,
+    Chunk,
+    Collector,
+    LineReader,
+    Overlong,
     PollPolicy,
+    Span,
     aggregate_status,
-    batch_ids_of,
+    batch_metadata,
+    checked_batch,
     custom_id,
     dumps,
-    index_of,
     job_id_of,
     jsonl_line,
     multipart,
+    parse_job_id,
     parse_result_line,
     poll_delays,
+    position_of,
+    span_of,
     split_lines,
+    transient,
 )
+from langchain_glm.chat_models import batch_message
 from langchain_glm.testing import GLMTransport, advance_batches, expire_batches
 from langchain_glm.testing._base import error_body
 from langchain_glm.testing._batch import multipart_fields
@@ -75,19 +90,34 @@ def emulator() -> Emulator:
 # ------------------------------------------------------------------------- pure part
 
 
-def test_custom_ids_map_back_to_positions() -> None:
-    assert custom_id(42) == "req-000042"
-    assert [index_of(custom_id(i)) for i in (0, 7, 1_234_567)] == [0, 7, 1_234_567]
-    with pytest.raises(GLMAPIError, match="did not send"):
-        index_of("request-1")
+TOKEN = "0123456789abcdef"
+
+
+def convert(body: dict[str, Any]) -> AIMessage:
+    return batch_message(body, model="glm-4.6", output_version=None)
+
+
+def test_custom_ids_carry_the_job_and_map_back_to_positions() -> None:
+    assert custom_id(TOKEN, 42) == "lcg-0123456789abcdef-000042"
+    assert [position_of(custom_id(TOKEN, i), TOKEN) for i in (0, 7, 1_234_567)] == [
+        0,
+        7,
+        1_234_567,
+    ]
+    other = "fedcba9876543210"
+    for value in ("request-1", custom_id(other, 1), "req-000001", "lcg-0123456789abcdef-²²²²²²"):
+        assert position_of(value, TOKEN) is None
+    assert position_of("req-000003", None) == 3  # a job submitted before ids carried a token
+    assert position_of("req-²", None) is None
+    assert position_of(3, TOKEN) is None
 
 
 def test_line_body_is_the_invoke_serialization() -> None:
     payload = {"model": "glm-4.6", "messages": [{"role": "user", "content": "héllo"}]}
-    line = jsonl_line(3, payload)
+    line = jsonl_line(custom_id(TOKEN, 3), payload)
     assert line.endswith(b',"body":' + dumps(payload) + b"}\n")
     assert json.loads(line) == {
-        "custom_id": "req-000003",
+        "custom_id": custom_id(TOKEN, 3),
         "method": "POST",
         "url": "/v4/chat/completions",
         "body": payload,
@@ -105,15 +135,93 @@ def test_split_by_count_bytes_and_model() -> None:
     assert [(c.start, c.count) for c in chunks] == [(0, 2), (2, 2)]
     with pytest.raises(ValueError, match="input 0 is 11 bytes"):
         split_lines(lines, ["m"] * 7, max_requests=3, max_bytes=5)
-    with pytest.raises(ValueError, match="must be positive"):
+    with pytest.raises(ValueError, match="batch limits must be"):
         split_lines(lines, ["m"] * 7, max_requests=0, max_bytes=5)
+    with pytest.raises(ValueError, match="batch limits must be"):
+        split_lines(lines, ["m"] * 7, max_requests=50_001, max_bytes=5)
 
 
-def test_job_ids_round_trip_and_are_checked() -> None:
-    assert job_id_of(["batch_1"]) == "batch_1"
-    assert batch_ids_of(job_id_of(["batch_1", "batch_2"])) == ["batch_1", "batch_2"]
-    with pytest.raises(ValueError, match="not a GLM batch job id"):
-        batch_ids_of("glmjob:batch_1,../files")
+def test_job_ids_encode_spans_and_refuse_forged_or_joined_ones() -> None:
+    one, two = Span("batch_1", 0, 3), Span("batch_2", 3, 2)
+    assert job_id_of([one]) == "batch_1"
+    job = job_id_of([one, two])
+    assert job == "glmjob:batch_1@0+3,batch_2@3+2"
+    assert parse_job_id(job) == [("batch_1", one), ("batch_2", two)]
+    assert parse_job_id("batch_1") == [("batch_1", None)]
+    assert parse_job_id("glmjob:batch_1,batch_2") == [("batch_1", None), ("batch_2", None)]
+    refused = [
+        "glmjob:batch_1@0+3,batch_2@0+3",  # two jobs joined: both claim positions 0..2
+        "glmjob:batch_1@0+3,batch_2@4+2",  # a gap
+        "glmjob:batch_1@1+3",  # not from 0
+        "glmjob:batch_1@0+0",
+        "glmjob:batch_1@0+50001",
+        "glmjob:batch_1@0+3,batch_2",  # spans for some only
+        "glmjob:batch_1,batch_1",
+        "glmjob:batch_1,../files",
+        ".",
+        "..",
+        "",
+        "batch_1@0+3",
+        "batch 1",
+        "batch_²",
+        "x" * 129,
+    ]
+    for bad in refused:
+        with pytest.raises(ValueError, match=r"job id|not one job"):
+            parse_job_id(bad)
+
+
+def test_metadata_records_the_span_and_keeps_glms_limits() -> None:
+    chunk = Chunk(5, 2, b"")
+    meta = batch_metadata({"team": "x"}, TOKEN, chunk)
+    assert meta == {
+        "team": "x",
+        "langchain_glm_token": TOKEN,
+        "langchain_glm_start": "5",
+        "langchain_glm_count": "2",
+    }
+    for bad in (
+        {str(i): "v" for i in range(14)},
+        {"k" * 65: "v"},
+        {"k": "v" * 513},
+        {"k": 1},
+        {"langchain_glm_start": "0"},
+    ):
+        with pytest.raises(ValueError, match="batch metadata"):
+            batch_metadata(bad, TOKEN, chunk)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        None,
+        [],
+        {"id": 5, "status": "completed"},
+        {"id": "batch_1/..", "status": "completed"},
+        {"id": "batch_1", "status": "done"},
+        {"id": "batch_1", "status": "completed", "request_counts": "3"},
+        {"id": "batch_1", "status": "completed", "request_counts": {"total": "3"}},
+        {"id": "batch_1", "status": "completed", "metadata": ["x"]},
+        {"id": "batch_1", "status": "completed", "output_file_id": 7},
+        {"id": "batch_1", "status": "completed", "error_file_id": "../../x"},
+        {"id": "batch_2", "status": "completed"},
+    ],
+)
+def test_wrong_typed_batch_objects_are_typed_errors(batch: Any) -> None:
+    with pytest.raises(GLMAPIError, match="malformed"):
+        checked_batch(batch, "batch_1")
+
+
+def test_line_reader_caps_lines_and_keeps_their_tail() -> None:
+    reader = LineReader(cap=10)
+    out = reader.feed(b"abc\nde") + reader.feed(b"f\n" + b"x" * 600 + b"END\n") + reader.feed(b"z")
+    out += reader.finish()
+    assert out[:2] == [b"abc", b"def"]
+    assert isinstance(out[2], Overlong)
+    assert out[2].size == 603
+    assert out[2].tail.endswith(b"END")
+    assert out[3] == b"z"
+    assert reader.finish() == []
 
 
 def test_aggregate_status() -> None:
@@ -160,14 +268,14 @@ COMPLETION = {
 }
 
 
-def _line(status: int, body: Any, cid: str = "req-000004") -> bytes:
+def _line(status: int, body: Any, cid: str = custom_id(TOKEN, 4)) -> bytes:
     response = {"status_code": status, "body": body}
     return dumps({"response": response, "custom_id": cid, "id": "batch_1"})
 
 
 def test_result_line_success_keeps_reasoning_usage_tools() -> None:
-    index, message = parse_result_line(_line(200, COMPLETION), model="glm-4.6")
-    assert index == 4
+    line_id, message = parse_result_line(_line(200, COMPLETION), convert)
+    assert line_id == custom_id(TOKEN, 4)
     assert isinstance(message, AIMessage)
     assert message.tool_calls[0]["args"] == {"city": "Rome"}
     assert message.additional_kwargs["reasoning_content"] == "Call the tool."
@@ -182,7 +290,7 @@ def test_result_line_success_keeps_reasoning_usage_tools() -> None:
     [(429, "1302", GLMRateLimitError), (400, "1261", GLMContextOverflowError)],
 )
 def test_result_line_failure_is_the_http_error(status: int, code: str, cls: type) -> None:
-    _, error = parse_result_line(_line(status, error_body(code, None)), model="glm-4.6")
+    _, error = parse_result_line(_line(status, error_body(code, None)), convert)
     assert type(error) is cls
     assert isinstance(error, GLMError)
     assert error.status_code == status
@@ -191,15 +299,60 @@ def test_result_line_failure_is_the_http_error(status: int, code: str, cls: type
 
 def test_result_line_with_top_level_error() -> None:
     raw = dumps({"custom_id": "req-000001", "error": {"code": "1210", "message": "bad"}})
-    index, error = parse_result_line(raw, model="glm-4.6")
-    assert index == 1
+    line_id, error = parse_result_line(raw, convert)
+    assert line_id == "req-000001"
     assert isinstance(error, GLMInvalidRequestError)
     assert error.message == "bad"
 
 
-def test_unreadable_result_line_is_an_error() -> None:
-    with pytest.raises(GLMAPIError, match="unreadable batch result line"):
-        parse_result_line(b"{not json", model="glm-4.6")
+NETWORK_ERROR: dict[str, Any] = {
+    **COMPLETION,
+    "choices": [{"index": 0, "finish_reason": "network_error", "message": {"role": "assistant"}}],
+}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b'{"custom_id": "lcg-0123456789abcdef-000004", "response": ',  # truncated
+        _line(200, NETWORK_ERROR),
+        _line(200, {"choices": []}),
+        _line(200, {"choices": [None]}),
+        _line(200, {"choices": [{"message": 5}]}),
+        _line(200, "text"),
+        _line("200", COMPLETION),  # type: ignore[arg-type]
+        dumps({"custom_id": custom_id(TOKEN, 4), "response": []}),
+        Overlong(20_000_000, b'"},"custom_id":"lcg-0123456789abcdef-000004","id":"b"}'),
+    ],
+)
+def test_a_bad_line_is_its_own_typed_error_never_a_crash(raw: Any) -> None:
+    line_id, error = parse_result_line(raw, convert)
+    assert isinstance(error, GLMError)
+    assert line_id == (None if raw == b"{not json" else custom_id(TOKEN, 4))
+
+
+def test_collector_refuses_duplicates_strangers_and_both_kinds() -> None:
+    span = Span("batch_1", 0, 3)
+    collector = Collector([span], TOKEN)
+    ok = _line(200, COMPLETION, custom_id(TOKEN, 0))
+    failed = _line(429, error_body("1302", None), custom_id(TOKEN, 1))
+    for raw in (ok, ok, failed, _line(200, COMPLETION, custom_id(TOKEN, 1))):
+        collector.add(raw, span, convert)
+    collector.add(_line(200, COMPLETION, custom_id("fedcba9876543210", 2)), span, convert)
+    collector.add(_line(200, COMPLETION, custom_id(TOKEN, 7)), span, convert)
+    assert list(collector.missing(span, {"id": "batch_1", "status": "completed"}))
+    slots = collector.slots
+    assert slots is not None
+    assert [type(s).__name__ for s in slots] == [
+        "BatchIntegrityError",
+        "BatchIntegrityError",
+        "BatchItemMissingError",
+    ]
+    assert [s.custom_id for s in slots if isinstance(s, GLMError)] == [
+        custom_id(TOKEN, i) for i in range(3)
+    ]
+    assert len(collector.unmatched) == 2
 
 
 def test_multipart_round_trips_through_the_emulation_parser() -> None:
@@ -293,6 +446,10 @@ def test_emulation_rejects_bad_requests(emulator: Emulator) -> None:
         wrong = http.post("/files", data={"purpose": "agent"}, files={"file": b"{}"})
         assert wrong.status_code == 400
         assert http.post("/batches", json={"input_file_id": "nope"}).status_code == 400
+        file_id = _upload(http, _lines(1))
+        for meta in ({str(i): "v" for i in range(17)}, {"k": 1}, {"k" * 65: "v"}, ["x"]):
+            body = {"input_file_id": file_id, "endpoint": ENDPOINT, "metadata": meta}
+            assert http.post("/batches", json=body).status_code == 400
         assert http.get("/batches/batch_404").status_code == 404
         assert http.delete("/files/file_404").status_code == 404
         assert http.put("/batches").status_code == 404
@@ -320,3 +477,41 @@ def test_emulation_cancel_expire_and_list(emulator: Emulator) -> None:
     assert page["has_more"] is True
     assert [b["id"] for b in rest["data"]] == [one["id"]]
     assert rest["has_more"] is False
+
+
+def test_span_of_reads_only_well_formed_metadata() -> None:
+    meta = {"langchain_glm_start": "3", "langchain_glm_count": "2", "langchain_glm_token": TOKEN}
+    assert span_of({"id": "b", "metadata": meta}) == (Span("b", 3, 2), TOKEN)
+    assert span_of({"metadata": meta})[0] is not None  # a listed object without id: no KeyError
+    bad: Any
+    for bad in (None, [], {"langchain_glm_start": 3}, {**meta, "langchain_glm_count": "²"}):
+        assert span_of({"id": "b", "metadata": bad}) == (None, None)
+    assert span_of({"id": "b", "metadata": {**meta, "langchain_glm_token": "x"}})[1] is None
+
+
+def test_lines_of_no_input_are_counted_but_kept_only_up_to_a_cap() -> None:
+    span = Span("batch_1", 0, 1)
+    collector = Collector([span], TOKEN)
+    for n in range(MAX_UNMATCHED + 50):
+        collector.add(_line(200, COMPLETION, f"stranger-{n}"), span, convert)
+    assert len(collector.unmatched) == MAX_UNMATCHED
+    assert collector.refused == MAX_UNMATCHED + 50
+    [(_, missing)] = collector.missing(span, {"id": "batch_1", "status": "completed"})
+    assert f"{MAX_UNMATCHED + 50} result lines matched no input" in str(missing)
+
+
+def test_which_poll_failures_are_polled_through() -> None:
+    through = [
+        GLMTimeoutError("t", retryable=False),
+        GLMConnectionError("reset", retryable=False),
+        GLMRateLimitError("busy", status_code=429),
+        GLMAPIError("5xx", status_code=503),
+        GLMAPIError("garbage", status_code=200),
+        GLMAPIError("garbage"),
+    ]
+    stop = [
+        GLMAuthenticationError("key", status_code=401),
+        GLMNotFoundError("gone", status_code=404),
+    ]
+    assert [transient(e) for e in through] == [True] * len(through)
+    assert [transient(e) for e in stop] == [False] * len(stop)

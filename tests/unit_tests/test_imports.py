@@ -12,12 +12,14 @@ import langchain_glm
 
 EXPECTED_ALL = {
     "BatchFailedError",
+    "BatchIntegrityError",
     "BatchItemMissingError",
     "BatchJob",
     "BatchTimeoutError",
     "ChatGLM",
     "GLMAPIError",
     "GLMAuthenticationError",
+    "GLMBatchCleanupWarning",
     "GLMCompatibilityWarning",
     "GLMConnectionError",
     "GLMContentFilterError",
