@@ -23,8 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 on success, 1 when a ``--once`` turn failed, 2 when the ``cli``
-        extra is missing (argparse also exits 2 on a bad option).
+        The exit status: 0 on success, 1 when the single turn (``--once`` or piped) failed,
+        2 on bad usage (a bad option, empty input, an unreadable session file, the ``cli``
+        extra missing), 130 when Ctrl-C stopped it.
     """
     options = parse_args(argv, os.environ)
     try:

@@ -6,13 +6,16 @@ Terminal drawing lives in `langchain_glm.cli._terminal`, the turn's display stat
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import io
+import json
 import os
 import sys
 import time
 import warnings
 from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.language_models import LanguageModelInput
@@ -25,13 +28,25 @@ from langchain_core.messages import (
     ToolMessage,
     message_chunk_to_message,
 )
+from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.runnables import Runnable
 from rich.console import Console
 
 from langchain_glm import ChatGLM
-from langchain_glm.cli._args import RETRIES, Options, color_wanted
+from langchain_glm.cli._args import RETRIES, STDIN, Options, color_wanted
 from langchain_glm.cli._messages import error_line
 from langchain_glm.cli._render import TurnView
+from langchain_glm.cli._sanitize import sanitize
+from langchain_glm.cli._sessions import (
+    SavedSession,
+    SessionError,
+    check_name,
+    latest,
+    load,
+    new_name,
+    save,
+    sessions_dir,
+)
 from langchain_glm.cli._terminal import Display, PlainDisplay, RichDisplay
 from langchain_glm.cli._tools import DEMO_TOOLS
 from langchain_glm.testing import GLMServer, RecordedRequest, Reply, auto_reply
@@ -42,23 +57,21 @@ MAX_TOOL_ROUNDS = 5
 OFFLINE_TRICKLE = 0.03
 """Seconds between the offline server's stream frames, so streaming is visible."""
 
-DOUBLE_PRESS = 1.0
-"""Two Ctrl-C within this many seconds exit."""
-
 STOPPED_NOTE = "stopped: this turn is dropped from the history (the partial answer is not kept)"
 """Shown after Ctrl-C interrupts an answer."""
 
-HELP = (
-    "/reset  start a new conversation   /model NAME  switch model   "
-    "/help  this help   /exit  quit (also Ctrl-D, or Ctrl-C twice)"
-)
-
 Outcome = Literal["answered", "failed", "stopped"]
+
+EXIT_CODES: dict[Outcome, int] = {"answered": 0, "failed": 1, "stopped": 130}
+"""Exit status of a single turn; 2 is bad usage (see ``glm-chat --help``)."""
+
+USAGE_ERROR = 2
+"""Exit status of bad usage: empty input, an unreadable session file, a missing extra."""
 
 
 @dataclasses.dataclass
 class Session:
-    """The conversation: history, current model and how to reach it."""
+    """The conversation: history, current model, how to reach it, and where it is saved."""
 
     options: Options
     """Command-line options."""
@@ -72,17 +85,42 @@ class Session:
     model: str = ""
     """Current model id (``/model`` changes it)."""
 
+    system: str | None = None
+    """Current system prompt (``--system``, ``/system``)."""
+
     history: list[BaseMessage] = dataclasses.field(default_factory=list)
     """Completed turns, with the assistant's reasoning so that it is sent back."""
 
+    last_turn: list[BaseMessage] = dataclasses.field(default_factory=list)
+    """The messages of the last turn asked (answered or not), for ``--json``."""
+
+    image: dict[str, Any] | None = None
+    """An image part attached with ``/image`` for the next question."""
+
+    store: Path | None = None
+    """The sessions folder where every answered turn is saved, or None."""
+
+    name: str | None = None
+    """The name the session is saved under."""
+
     def __post_init__(self) -> None:
         self.model = self.model or self.options.model
+        self.system = self.system or self.options.system
         self.reset()
 
     def reset(self) -> None:
         """Forget the conversation (keep the system prompt)."""
-        system = self.options.system
-        self.history = [SystemMessage(system)] if system else []
+        self.history = [SystemMessage(self.system)] if self.system else []
+
+    def set_system(self, text: str) -> None:
+        """Replace the system prompt (an empty text removes it); the turns are kept.
+
+        Args:
+            text: The new system prompt.
+        """
+        self.system = text or None
+        turns = [m for m in self.history if not isinstance(m, SystemMessage)]
+        self.history = ([SystemMessage(text)] if text else []) + turns
 
     def llm(self) -> Runnable[LanguageModelInput, Any]:
         """The model for the next turn.
@@ -96,17 +134,20 @@ class Session:
         llm = ChatGLM(**kwargs)
         return llm.bind_tools(list(DEMO_TOOLS)) if self.options.tools else llm
 
-    def ask(self, question: str, display: Display) -> Outcome:
+    def ask(self, question: str | HumanMessage, display: Display) -> Outcome:
         """Run one turn: stream the answer, run tool calls, repeat until a text answer.
 
         Args:
-            question: The user's message.
+            question: The user's message (with an attached ``/image`` when there is one).
             display: Where the turn is shown.
 
         Returns:
-            ``answered`` (history extended), ``failed`` (error shown) or ``stopped`` (Ctrl-C).
+            ``answered`` (history extended and saved), ``failed`` (error shown) or
+            ``stopped`` (Ctrl-C).
         """
-        turn: list[BaseMessage] = [HumanMessage(question)]
+        message = question if isinstance(question, HumanMessage) else self._human(question)
+        turn: list[BaseMessage] = [message]
+        self.last_turn = turn
         display.begin(TurnView(started=time.monotonic()), self.model)
         try:
             note = self._rounds(turn, display)
@@ -122,7 +163,57 @@ class Session:
             return "failed"
         display.end(note)
         self.history += turn
+        self.image = None
+        self._autosave(display)
         return "answered"
+
+    def retry(self, display: Display) -> Outcome | None:
+        """Ask the last question again.
+
+        A failed or stopped question is sent again; otherwise the last answered one, in place
+        of its answer (which is kept if the new attempt fails or is stopped).
+
+        Args:
+            display: Where the turn is shown.
+
+        Returns:
+            The outcome, or None when there is no question to retry.
+        """
+        last = self.last_turn[0] if self.last_turn else None
+        if last is not None and not any(m is last for m in self.history):
+            return self.ask(HumanMessage(last.content), display)  # it never got an answer
+        asked = [i for i, m in enumerate(self.history) if isinstance(m, HumanMessage)]
+        if not asked:
+            return None
+        replaced = self.history[asked[-1] :]
+        del self.history[asked[-1] :]
+        outcome = self.ask(HumanMessage(replaced[0].content), display)
+        if outcome != "answered":
+            self.history += replaced  # nothing is lost when the new attempt does not finish
+        return outcome
+
+    def saved(self) -> SavedSession:
+        """What is written to the session file (messages, model, options; never the key).
+
+        Returns:
+            The session record.
+        """
+        options = {"system": self.system, "thinking": self.options.thinking}
+        options |= {"effort": self.options.effort, "tools": self.options.tools}
+        return SavedSession(str(self.name), self.model, options, list(self.history))
+
+    def _human(self, question: str) -> HumanMessage:
+        if self.image is None:
+            return HumanMessage(question)
+        return HumanMessage([{"type": "text", "text": question}, self.image])
+
+    def _autosave(self, display: Display) -> None:
+        if self.store is None or self.name is None:
+            return
+        try:
+            save(self.store, self.saved(), replace=True)
+        except SessionError as exc:
+            display.error(f"error: {exc}")
 
     def _rounds(self, turn: list[BaseMessage], display: Display) -> str | None:
         """Model responses and tool runs; returns a note when the round limit was hit."""
@@ -177,65 +268,6 @@ def _run_tools(message: AIMessage, display: Display) -> list[ToolMessage]:
     return results
 
 
-def repl(session: Session, display: Display) -> int:
-    """The interactive loop.
-
-    Args:
-        session: The conversation.
-        display: The screen.
-
-    Returns:
-        The exit status (0).
-    """
-    display.info("Type a message and press Enter; /help lists the commands.")
-    with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C landing mid-notice also exits
-        _loop(session, display)
-    display.info("bye")
-    return 0
-
-
-def _loop(session: Session, display: Display) -> None:
-    """Read and answer lines until /exit, end of input, or Ctrl-C twice."""
-    last_stop, armed = -DOUBLE_PRESS, False
-    while True:
-        try:
-            line = display.prompt().strip()
-        except EOFError:
-            return
-        except KeyboardInterrupt:
-            if armed or time.monotonic() - last_stop < DOUBLE_PRESS:
-                return
-            display.info("\n(Ctrl-C again to exit, or /exit)")
-            armed = True
-            continue
-        armed, last_stop = False, -DOUBLE_PRESS  # a typed line ends any Ctrl-C sequence
-        if line.startswith("/"):
-            if not _command(line, session, display):
-                return
-        elif line and session.ask(line, display) == "stopped":
-            last_stop = time.monotonic()
-
-
-def _command(line: str, session: Session, display: Display) -> bool:
-    """Run a slash command; False means exit."""
-    name, _, arg = line.partition(" ")
-    if name in ("/exit", "/quit"):
-        return False
-    if name == "/reset":
-        session.reset()
-        display.info("history cleared: new conversation")
-    elif name == "/model" and arg.strip():
-        session.model = arg.strip()
-        display.info(f"model: {session.model} (history kept)")
-    elif name == "/model":
-        display.info(f"model: {session.model}; switch with /model NAME")
-    elif name == "/help":
-        display.info(HELP)
-    else:
-        display.info(f"unknown command {name}; {HELP}")
-    return True
-
-
 def _offline_reply(request: RecordedRequest) -> Reply:
     """The bundled server's cooperative answer, streamed at a visible pace."""
     return dataclasses.replace(auto_reply(request), trickle=OFFLINE_TRICKLE)
@@ -250,7 +282,7 @@ def connect(options: Options, stack: ExitStack, display: Display) -> Session:
         display: Where the one-line notice goes.
 
     Returns:
-        The session.
+        The session (not yet bound to a saved file).
     """
     if options.offline:
         server = stack.enter_context(GLMServer())
@@ -268,20 +300,60 @@ def connect(options: Options, stack: ExitStack, display: Display) -> Session:
     return Session(options, str(base_url), api_key=None)
 
 
-def make_display(options: Options) -> Display:
-    """Rich view on a colour terminal, plain text otherwise.
+def resume(session: Session, options: Options, folder: Path, display: Display) -> None:
+    """Bind the session to its file: the last one (``-c``), a named one, or a new one.
+
+    Args:
+        session: The new session.
+        options: Command-line options.
+        folder: The sessions folder.
+        display: Where a resumed session is announced.
+
+    Raises:
+        SessionError: If the file to resume cannot be read (it is left as it is).
+    """
+    session.store = folder
+    name = latest(folder) if options.resume else options.session
+    if name is None or not (folder / f"{check_name(name)}.json").exists():
+        session.name = name or new_name(folder, datetime.now())
+        return
+    saved = load(folder, name)
+    session.name, session.history = name, list(saved.messages)
+    session.model = options.model if options.model_given else saved.model
+    system = next((m for m in saved.messages if isinstance(m, SystemMessage)), None)
+    session.system = system.text if system is not None else None
+    if options.system is not None:
+        session.set_system(options.system)
+    turns = sum(isinstance(m, HumanMessage) for m in saved.messages)
+    display.info(f"session {name}: {turns} earlier turns, model {session.model}")
+
+
+def make_display(options: Options, *, once: bool) -> Display:
+    """Rich view on a colour terminal, plain text otherwise; answers only on a pipe.
 
     Args:
         options: Command-line options.
+        once: A single turn (``--once`` or piped input): stdout carries only the answer.
 
     Returns:
         The display.
     """
-    if color_wanted(os.environ, sys.stdout.isatty()):
-        return RichDisplay(
-            hide_thinking=options.hide_thinking, console=Console(), err=Console(stderr=True)
-        )
-    return PlainDisplay(hide_thinking=options.hide_thinking, out=sys.stdout, err=sys.stderr)
+    tty_out = sys.stdout.isatty()
+    if not options.plain and not options.json and color_wanted(os.environ, tty_out):
+        err = Console(stderr=True)
+        if once:
+            return RichDisplay(
+                hide_thinking=options.hide_thinking, console=err, err=err, answer_console=Console()
+            )
+        return RichDisplay(hide_thinking=options.hide_thinking, console=Console(), err=err)
+    return PlainDisplay(
+        hide_thinking=options.hide_thinking,
+        out=io.StringIO() if options.json else sys.stdout,
+        err=sys.stderr,
+        answer_only=once or not tty_out,
+        show_thinking=options.show_thinking,
+        tty_input=sys.stdin.isatty(),
+    )
 
 
 def _warning_line(
@@ -291,8 +363,24 @@ def _warning_line(
     lineno: int,
     line: str | None = None,
 ) -> str:
-    """Library warnings (e.g. a setting a model ignores) as one line, without source code."""
-    return f"warning: {message}\n"
+    """Library warnings (e.g. a setting a model ignores) as one safe line, without source code."""
+    return f"warning: {sanitize(str(message))}\n"
+
+
+def question_of(options: Options) -> str | None:
+    """The question of a single turn: ``--once``, read from stdin for ``-`` or a pipe.
+
+    Args:
+        options: Command-line options.
+
+    Returns:
+        The question, or None for the interactive chat.
+    """
+    if options.once is not None and options.once != STDIN:
+        return options.once
+    if options.once == STDIN or not sys.stdin.isatty():
+        return sys.stdin.read().strip()
+    return None
 
 
 def run(options: Options) -> int:
@@ -302,15 +390,66 @@ def run(options: Options) -> int:
         options: Command-line options.
 
     Returns:
-        The exit status: 0, or 1 when the ``--once`` turn failed, 130 when it was stopped.
+        The exit status: 0; 1 when the single turn failed; 2 on empty input or an
+        unreadable session file; 130 when the turn was stopped.
     """
     warnings.formatwarning = _warning_line
-    display = make_display(options)
+    question = question_of(options)
+    display = make_display(options, once=question is not None)
+    if question == "" or (question is None and options.json):
+        why = "standard input was empty" if question == "" else "--json needs --once or a pipe"
+        display.error(f"error: no question: {why}")
+        return USAGE_ERROR
+    if question is not None:
+        options = dataclasses.replace(options, once=question)  # one turn: no chat commands
     with ExitStack() as stack:
         session = connect(options, stack, display)
-        if options.once is None:
+        try:
+            resume(session, options, sessions_dir(os.environ), display)
+        except SessionError as exc:
+            display.error(f"error: {exc}")
+            return USAGE_ERROR
+        session.store = session.store if options.save else None
+        if question is None:
             if sys.stdin.isatty():
-                import readline  # noqa: F401  (line editing and history for input())
+                import readline  # noqa: F401  (line editing, history, bracketed paste)
+            from langchain_glm.cli._repl import repl
+
             return repl(session, display)
-        outcome = session.ask(options.once, display)
-    return {"answered": 0, "failed": 1, "stopped": 130}[outcome]
+        outcome = session.ask(question, display)
+        if options.json and outcome == "answered":
+            print(json.dumps(turn_record(session)))
+    return EXIT_CODES[outcome]
+
+
+REASONING = "reasoning_content"
+"""Where `ChatGLM` puts a reply's reasoning (``additional_kwargs``)."""
+
+
+def turn_record(session: Session) -> dict[str, Any]:
+    """The ``--json`` object of the last turn (printed as ASCII JSON: no raw control character).
+
+    Args:
+        session: The session after the turn.
+
+    Returns:
+        ``model``, ``answer``, ``reasoning``, ``tool_calls`` (name, args, result) and ``usage``.
+    """
+    replies = [m for m in session.last_turn if isinstance(m, AIMessage)]
+    results = {m.tool_call_id: m.text for m in session.last_turn if isinstance(m, ToolMessage)}
+    usage: UsageMetadata | None = None
+    for reply in replies:
+        usage = add_usage(usage, reply.usage_metadata) if reply.usage_metadata else usage
+    return {
+        "model": session.model,
+        "answer": "".join(m.text for m in replies).strip(),
+        "reasoning": "".join(
+            str(m.additional_kwargs.get("reasoning_content", "")) for m in replies
+        ),
+        "tool_calls": [
+            {"name": c["name"], "args": c["args"], "result": results.get(c["id"] or "")}
+            for m in replies
+            for c in m.tool_calls
+        ],
+        "usage": usage,
+    }

@@ -20,11 +20,26 @@ RETRIES = 2
 """Retries of rate limits and transient failures per request."""
 
 _EPILOG = """\
-commands inside the chat: /reset (new conversation), /model NAME, /help, /exit.
-Ctrl-C stops an answer (the interrupted turn is dropped from the history); Ctrl-C twice exits.
+commands inside the chat: /reset, /model NAME, /models, /system TEXT, /retry, /image PATH,
+/save NAME, /sessions, /help, /exit. A paste arrives as one message; \"\"\" opens and closes a
+multi-line message. Ctrl-C stops an answer (the interrupted turn is dropped from the history);
+Ctrl-C twice exits.
+
+pipes: with --once, or when standard output is not a terminal, standard output carries only
+the answer; the banner, reasoning, tool calls and usage go to standard error. A question of
+"-", or piped standard input without --once, is read from standard input.
+
+exit status: 0 answered, 1 the turn failed (one "error:" line on standard error), 2 bad
+usage (a bad option, empty input, an unreadable session file, the cli extra missing),
+130 stopped by Ctrl-C.
+
 The API key is read from ZAI_API_KEY (or ZHIPUAI_API_KEY). Without one, and without
---base-url, glm-chat runs offline against the bundled local GLM server.
+--base-url, glm-chat runs offline against the bundled local GLM server. Sessions are saved
+as JSON (never with the key) under $XDG_DATA_HOME/langchain-glm/sessions.
 """
+
+STDIN = "-"
+"""The question that means "read it from standard input"."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,27 @@ class Options:
     hide_thinking: bool
     """Collapse reasoning into one line."""
 
+    model_given: bool = False
+    """Whether ``--model`` was given (a resumed session otherwise keeps its own model)."""
+
+    show_thinking: bool = False
+    """With answers only on standard output, put the reasoning there too, before the answer."""
+
+    json: bool = False
+    """Print the single turn as one JSON object (answer, reasoning, tool calls, usage, model)."""
+
+    plain: bool = False
+    """Plain text even on a colour terminal: no live view, no markdown rendering."""
+
+    resume: bool = False
+    """``-c/--continue``: resume the most recently saved session."""
+
+    session: str | None = None
+    """``--session NAME``: resume or start the named session."""
+
+    save: bool = True
+    """Save the conversation after each answer (``--no-save`` turns it off)."""
+
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `ChatGLM` other than the connection (url and key).
 
@@ -91,15 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--model", default=DEFAULT_MODEL, help=f"GLM model id (default {DEFAULT_MODEL})")
+    add("--model", help=f"GLM model id (default {DEFAULT_MODEL}, or the resumed session's)")
     add("--base-url", help="API base URL (default: ZAI_BASE_URL, else the BigModel endpoint)")
     add("--thinking", action=argparse.BooleanOptionalAction, help="turn reasoning on or off")
     add("--effort", choices=EFFORTS, help="reasoning_effort for the GLM-5 family")
     add("--system", help="system prompt")
-    add("--once", metavar="QUESTION", help="ask one question, print the answer and exit")
+    add("--once", metavar="QUESTION", help='ask one question ("-": read it from stdin), exit')
+    add("--json", action="store_true", help="with --once or piped input: print one JSON object")
     add("--offline", action="store_true", help="use the bundled local GLM server (no key)")
     add("--tools", action="store_true", help="enable the demo tools: a clock and a calculator")
     add("--hide-thinking", action="store_true", help="show reasoning as one summary line")
+    add("--show-thinking", action="store_true", help="with --once: reasoning on stdout too")
+    add("--plain", action="store_true", help="plain text: no colours, no markdown rendering")
+    add("-c", "--continue", dest="resume", action="store_true", help="resume the last session")
+    add("--session", metavar="NAME", help="resume (or start) the session saved as NAME")
+    add("--no-save", dest="save", action="store_false", help="do not save this conversation")
     return parser
 
 
@@ -127,7 +169,8 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Option
     implied = not ns.offline and not has_key and ns.base_url is None
     reason = "ZAI_API_KEY is not set" if implied else None
     return Options(
-        model=ns.model,
+        model=ns.model or DEFAULT_MODEL,
+        model_given=ns.model is not None,
         base_url=ns.base_url,
         thinking=ns.thinking,
         effort=ns.effort,
@@ -137,6 +180,12 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Option
         offline_reason=reason,
         tools=ns.tools,
         hide_thinking=ns.hide_thinking,
+        show_thinking=ns.show_thinking,
+        json=ns.json,
+        plain=ns.plain,
+        resume=ns.resume,
+        session=ns.session,
+        save=ns.save,
     )
 
 

@@ -1,7 +1,8 @@
 """Pure rendering state of one chat turn: stream chunks in, display events and text out.
 
 Nothing here touches the terminal. `TurnView` consumes `AIMessageChunk`s (and the results
-of tool calls) and keeps what a screen shows: per model round the reasoning, the tool calls
+of tool calls) and keeps what a screen shows, every string passed through
+`langchain_glm.cli._sanitize.sanitize` as it arrives: per model round the reasoning, the tool calls
 with their arguments as they grow, and the answer; plus timings and summed usage.
 `PlainWriter` turns the events `TurnView.feed` returns into plain text for a non-TTY or
 ``NO_COLOR`` output. The rich terminal view (`langchain_glm.cli._terminal`) draws a `TurnView`.
@@ -14,6 +15,8 @@ from typing import ClassVar, Literal
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata, add_usage
+
+from langchain_glm.cli._sanitize import sanitize
 
 EventKind = Literal["thinking", "answer", "tool_call", "tool_args", "tool_result"]
 
@@ -138,12 +141,13 @@ class TurnView:
         events: list[Event] = []
         reasoning = chunk.additional_kwargs.get("reasoning_content")
         if isinstance(reasoning, str) and reasoning:
+            reasoning = sanitize(reasoning)
             current.reasoning += reasoning
             self.thinking_from = now if self.thinking_from is None else self.thinking_from
             events.append(Event("thinking", reasoning))
         events += self._calls(current, chunk)
         text = chunk.content if isinstance(chunk.content, str) else ""
-        text = text if current.answer else text.lstrip()  # GLM's whitespace before reasoning
+        text = sanitize(text if current.answer else text.lstrip())  # GLM's leading whitespace
         if text:
             current.answer += text
             events.append(Event("answer", text))
@@ -165,8 +169,8 @@ class TurnView:
             The ``tool_result`` event.
         """
         call = self.rounds[-1].calls[index]
-        call.result, call.failed = text, failed
-        return Event("tool_result", text)
+        call.result, call.failed = sanitize(text), failed
+        return Event("tool_result", call.result)
 
     @staticmethod
     def _calls(current: RoundView, chunk: AIMessageChunk) -> list[Event]:
@@ -178,11 +182,12 @@ class TurnView:
                 len(current.calls) if index is None else index, ToolCallView()
             )
             if part.get("name") and not call.name:
-                call.name = str(part["name"])
+                call.name = sanitize(str(part["name"]))
                 events.append(Event("tool_call", call.name))
             if part.get("args"):
-                call.args += str(part["args"])
-                events.append(Event("tool_args", str(part["args"])))
+                args = sanitize(str(part["args"]))
+                call.args += args
+                events.append(Event("tool_args", args))
         return events
 
     def _stamp(self, events: list[Event], now: float) -> None:
@@ -306,3 +311,49 @@ class PlainWriter:
         """
         was_open, self._section = self._section is not None, None
         return "\n" if was_open else ""
+
+
+class RawWriter:
+    r"""Answer (and reasoning) text as is, for a standard output that carries only answers.
+
+    Reasoning, when written at all, is followed by a blank line before the answer; `end`
+    closes the text with one newline.
+
+    Example:
+        ```python
+        from langchain_glm.cli._render import Event, RawWriter
+
+        out = RawWriter()
+        text = out.write(Event("thinking", "Hm.")) + out.write(Event("answer", "Hi"))
+        assert text + out.end() + out.end() == "Hm.\n\nHi\n"
+        ```
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing written."""
+        self._kind: EventKind | None = None
+        self._last = ""
+
+    def write(self, event: Event) -> str:
+        """Text for a ``thinking`` or ``answer`` event.
+
+        Args:
+            event: The event.
+
+        Returns:
+            Its text, after a separator when reasoning gives way to the answer.
+        """
+        head = "\n\n" if self._kind == "thinking" and event.kind != "thinking" else ""
+        self._kind = event.kind
+        self._last = event.text[-1:] or self._last
+        return head + event.text
+
+    def end(self) -> str:
+        """Close the written text.
+
+        Returns:
+            A newline if text was written and did not end with one, else nothing.
+        """
+        wrote, last = self._kind is not None, self._last
+        self._kind, self._last = None, ""
+        return "\n" if wrote and last != "\n" else ""

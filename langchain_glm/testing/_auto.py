@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from langchain_glm._models import spec_for
 from langchain_glm.testing._base import RecordedRequest, Reply
 from langchain_glm.testing._chat import last_user_text, reasoning_for
 
@@ -13,29 +14,40 @@ _QUOTED = re.compile("(?<!\\w)'([^']+)'(?!\\w)|\"([^\"]+)\"|\u201c([^\u201d]+)\u
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
+_NUMBER_TERM = r"[(\s]*-?\d+(?:\.\d+)?[\s)]*"
+_ARITHMETIC = re.compile(rf"{_NUMBER_TERM}(?:(?:\*\*|//|[-+*/%]){_NUMBER_TERM})+")
+_TIME_QUESTION = re.compile(r"\b(?:time|date|clock|what day|today)\b", re.I)
+_ZONE = re.compile(r"\b[A-Z][A-Za-z_]+/[A-Z][A-Za-z_]+\b|\bUTC\b")
+_MATH_TOOL = re.compile(r"calcul|arithmetic|math|expression", re.I)
+_TIME_TOOL = re.compile(r"time|clock|date", re.I)
+_ASKS_FOR_TOOLS = re.compile(r"\btools?\b", re.I)
+
+
 def auto_reply(request: RecordedRequest) -> Reply:
     """Decide the reply to one chat-completions request from its JSON body alone.
 
     ``server.script(auto_reply)`` (or ``python -m langchain_glm.testing --auto``) gives notebooks,
     demos and agent tests plausible answers, never reading the client's own prompt wording:
-    after a tool result, text quoting it; with function tools bound, a call to the first the user
-    names (else the first), arguments built from its JSON schema and the user's words (quoted
-    strings, numbers); ``response_format`` ``json_object``: an object filling the last JSON
-    schema in the messages, else ``{"answer": <user text>}``; otherwise text, cut at the ``stop``
-    word. Reasoning follows ``reasoning_effort``.
+    after a tool result, text quoting it; with function tools bound, a call only where the
+    request fits a tool (see `pick_tool`), arguments from its JSON schema and the user's words
+    (an arithmetic span, a time zone, quoted strings, numbers); ``response_format``
+    ``json_object``: an object filling the last JSON schema in the messages, else
+    ``{"answer": <user text>}``; otherwise text, cut at the ``stop`` word. Reasoning follows
+    ``reasoning_effort``; with thinking off there is none, and no reasoning tokens.
     """
     body: dict[str, Any] = request.json
     messages: list[dict[str, Any]] = body["messages"]
     said = last_user_text(body)
-    reasoning = reasoning_for(body, said)
+    reasoning = reasoning_for(body, said) if thinks(body) else ""
     usage = {"reasoning_tokens": len(reasoning) // 4, "cached_tokens": 2}
     if messages[-1].get("role") == "tool":
         text = f"The tool says: {messages[-1].get('content')}"
         return Reply(text=text, reasoning=reasoning, usage=usage)
     tools = [t["function"] for t in body.get("tools") or [] if t.get("type") == "function"]
-    if tools:
-        tool = next((t for t in tools if t["name"] in said), tools[0])
-        call = {"name": tool["name"], "arguments": fill(tool.get("parameters") or {}, said)}
+    picked = pick_tool(tools, said, _system_text(messages))
+    if picked is not None:
+        tool, arguments = picked
+        call = {"name": tool["name"], "arguments": arguments}
         return Reply(reasoning=reasoning, tool_calls=[call], usage=usage)
     if (body.get("response_format") or {}).get("type") == "json_object":
         schema = _schema_in(messages)
@@ -48,6 +60,107 @@ def auto_reply(request: RecordedRequest) -> Reply:
     if isinstance(word, str) and word and word in text:
         text = text[: text.index(word)]
     return Reply(text=text, reasoning=reasoning, usage=usage)
+
+
+def thinks(body: dict[str, Any]) -> bool:
+    """Whether the request's model thinks with the request's settings.
+
+    Args:
+        body: The request body.
+
+    Returns:
+        False with ``thinking`` disabled, effort ``none``/``minimal``, or a model that
+        never thinks; else True.
+    """
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "disabled":
+        return False
+    if body.get("reasoning_effort") in ("none", "minimal"):
+        return False
+    spec = spec_for(str(body.get("model", "")))
+    return spec is None or spec.thinking != "none"
+
+
+def pick_tool(
+    tools: list[dict[str, Any]], said: str, system: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The tool a cooperative model would call, with its arguments, or None to answer in text.
+
+    A tool fits when the user names it (or a word of its name, such as ``weather`` for
+    ``get_weather``); when the message holds an arithmetic span and the tool is a calculator
+    (one string parameter; the span is the argument) or takes only numbers; when the message
+    is a time question and the tool tells time. Asked for tools (by the user or a system
+    message), the model calls the fitting tool, else the first.
+
+    Args:
+        tools: The request's function tools.
+        said: The last user message.
+        system: The system messages' text.
+
+    Returns:
+        ``(tool, arguments)``, or None.
+    """
+    for tool in tools:
+        arguments = _fits(tool, said)
+        if arguments is not None:
+            return tool, arguments
+    if tools and (_ASKS_FOR_TOOLS.search(said) or _ASKS_FOR_TOOLS.search(system)):
+        return tools[0], fill(tools[0].get("parameters") or {}, said)
+    return None
+
+
+def _fits(tool: dict[str, Any], said: str) -> dict[str, Any] | None:
+    """Arguments for ``tool`` when the message fits it, else None."""
+    schema: dict[str, Any] = tool.get("parameters") or {}
+    name, about = str(tool.get("name", "")), f"{tool.get('name', '')} {tool.get('description', '')}"
+    words = {w for w in re.split(r"[^a-z0-9]+", name.lower()) if len(w) >= 4}
+    named = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", said) if name else None
+    if named or any(re.search(rf"\b{w}", said.lower()) for w in words):
+        return _as_dict(fill(schema, said))
+    props: dict[str, Any] = schema.get("properties") or {}
+    kinds = [p.get("type") for p in props.values() if isinstance(p, dict)]
+    span = arithmetic_span(said)
+    if span and props and kinds == ["string"] and _MATH_TOOL.search(about):
+        return {next(iter(props)): span}
+    if span and props and all(k in ("integer", "number") for k in kinds):
+        return _as_dict(fill(schema, span))
+    if _TIME_QUESTION.search(said) and _TIME_TOOL.search(about):
+        zone = _ZONE.search(said)
+        required = set(schema.get("required") or ())
+        strings = [k for k, p in props.items() if isinstance(p, dict) and p.get("type") == "string"]
+        if zone is None and required & set(strings):
+            return None
+        return {k: zone.group() for k in strings[:1]} if zone else {}
+    return None
+
+
+def arithmetic_span(text: str) -> str | None:
+    """The first arithmetic expression in a text, its parentheses balanced.
+
+    Args:
+        text: e.g. ``"What is 17 * 23 + 4?"``.
+
+    Returns:
+        e.g. ``"17 * 23 + 4"``, or None.
+    """
+    match = _ARITHMETIC.search(text)
+    if match is None:
+        return None
+    span = match.group().strip()
+    while span.endswith(")") and span.count(")") > span.count("("):
+        span = span[:-1].rstrip()
+    while span.startswith("(") and span.count("(") > span.count(")"):
+        span = span[1:].lstrip()
+    return span
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _system_text(messages: list[dict[str, Any]]) -> str:
+    texts = [m.get("content") for m in messages if m.get("role") == "system"]
+    return " ".join(t for t in texts if isinstance(t, str))
 
 
 def _schema_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 
+from langchain_glm.cli._app import make_display
 from langchain_glm.cli._args import EFFORTS, build_parser, color_wanted, parse_args
 
 
@@ -100,3 +104,29 @@ def test_color_only_on_a_terminal_without_no_color(
     environ: dict[str, str], tty: bool, rich: bool
 ) -> None:
     assert color_wanted(environ, tty) is rich
+
+
+class _Terminal(io.StringIO):
+    """A standard stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("argv", "once", "kind"),
+    [
+        ([], False, "RichDisplay"),
+        (["--plain"], False, "PlainDisplay"),  # no colours, no live view, no markdown
+        (["--json"], True, "PlainDisplay"),
+        ([], True, "RichDisplay"),  # --once on a terminal: live view on stderr, answer on stdout
+    ],
+)
+def test_the_view_on_a_terminal(
+    argv: list[str], once: bool, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    display = make_display(parse_args(argv, environ={}), once=once)
+    assert type(display).__name__ == kind

@@ -1,9 +1,12 @@
-"""glm-chat as a process: --help, --once exit codes, plain output, the missing-extra hint."""
+"""glm-chat as a process: the pipe rules (byte-exact stdout), --json, exit codes, the extra hint."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from langchain_glm.cli._messages import INSTALL_HINT
 from langchain_glm.testing import GLMServer
@@ -27,7 +30,10 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _run(*argv: str, code: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    *argv: str, code: str | None = None, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """glm-chat with ``argv``; its stdin is ``stdin`` (None: an empty, non-terminal stdin)."""
     head = ["-c", code] if code else ["-m", "langchain_glm"]
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, *head, *argv],
@@ -35,7 +41,8 @@ def _run(*argv: str, code: str | None = None, **env: str) -> subprocess.Complete
         text=True,
         timeout=TIMEOUT,
         env=cli_env(**env),
-        stdin=subprocess.DEVNULL,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
         check=False,
     )
 
@@ -48,47 +55,78 @@ def test_help_exits_zero_without_starting_anything() -> None:
     assert done.stderr == ""
 
 
-def test_once_offline_prints_labelled_plain_text() -> None:
-    done = _run("--once", 'Use the calculator: "17 * 23 + 4"', "--tools")
+def test_once_stdout_is_the_answer_alone_and_the_rest_is_on_stderr(tmp_path: Path) -> None:
+    done = _run("--once", "What is 17 * 23 + 4?", "--tools", XDG_DATA_HOME=str(tmp_path))
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    assert done.stdout == "The tool says: 395\n"  # byte-exact: ready for the next command
+    lines = done.stderr.splitlines()
     assert lines[0].startswith("offline: ZAI_API_KEY is not set, so answers come from the bundled")
-    assert lines[1].startswith("thinking: The user said: Use the calculator")
+    assert lines[1] == "thinking: The user said: What is 17 * 23 + 4?. I will answer."
     assert lines[2:4] == ['tool call: calculator {"expression":"17 * 23 + 4"}', "tool result: 395"]
-    assert lines[-2] == "answer: The tool says: 395"
-    assert lines[-1].startswith("usage: input ")
-    assert "\x1b" not in done.stdout  # no escape sequences on a pipe
-    assert done.stderr == ""
+    assert re.fullmatch(
+        r"usage: input \d+, cached 4, reasoning 24, output \d+ tokens \(2 .*", lines[-1]
+    )
+    assert "\x1b" not in done.stdout + done.stderr  # no escape sequences on a pipe
 
 
-def test_once_hide_thinking_prints_one_summary_line() -> None:
-    done = _run("--once", "hello", "--hide-thinking", NO_COLOR="1")
+def test_a_dash_or_piped_stdin_is_the_question(tmp_path: Path) -> None:
+    dash = _run("--once", "-", stdin="hello\n", XDG_DATA_HOME=str(tmp_path))
+    piped = _run(stdin="hello\n", XDG_DATA_HOME=str(tmp_path))
+    for done in (dash, piped):
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "Hi there! Here is my answer to you: hello\n"
+    empty = _run("--once", "-", stdin="", XDG_DATA_HOME=str(tmp_path))
+    assert (empty.returncode, empty.stdout) == (2, "")
+    assert empty.stderr == "error: no question: standard input was empty\n"
+
+
+def test_json_is_one_object_on_stdout(tmp_path: Path) -> None:
+    question = "What is 17 * 23 + 4?"
+    done = _run("--once", question, "--tools", "--json", "--no-save", XDG_DATA_HOME=str(tmp_path))
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert "thinking:" not in done.stdout
-    assert lines[-3] == "answer: Hi there! Here is my answer to you: hello"
-    assert lines[-2].startswith("thought for ")
-    assert lines[-2].endswith(" s / 9 tokens")
+    assert list(tmp_path.iterdir()) == []  # --no-save: nothing written
+    assert done.stdout.count("\n") == 1
+    record = json.loads(done.stdout)
+    assert record["model"] == "glm-4.6"
+    assert record["answer"] == "The tool says: 395"
+    assert record["reasoning"].startswith("The user said: What is 17 * 23 + 4?")
+    calls = [{"name": "calculator", "args": {"expression": "17 * 23 + 4"}, "result": "395"}]
+    assert record["tool_calls"] == calls
+    assert record["usage"]["output_token_details"]["reasoning"] == 24
+    assert record["usage"]["input_token_details"]["cache_read"] == 4
 
 
-def test_library_warnings_are_one_line() -> None:
-    done = _run("--once", "hi", "--model", "glm-5.1", "--effort", "high")
+def test_library_warnings_are_one_line(tmp_path: Path) -> None:
+    done = _run(
+        "--once", "hi", "--model", "glm-5.1", "--effort", "high", XDG_DATA_HOME=str(tmp_path)
+    )
     assert done.returncode == 0
-    assert done.stderr.startswith("warning: glm-5.1 ignores reasoning_effort")
-    assert done.stderr.count("\n") == 1
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, done.stderr
+    assert warnings[0].startswith("warning: glm-5.1 ignores reasoning_effort")
+    assert "Traceback" not in done.stderr
+    assert "warn(" not in done.stderr  # no source line
 
 
-def test_once_error_is_one_line_and_exits_one() -> None:
+def test_once_error_is_one_line_and_exits_one(tmp_path: Path) -> None:
     with GLMServer() as server:
         server.reply_error(429, "1113")
         url = server.base_url
-        done = _run("--once", "hi", "--base-url", server.base_url, ZAI_API_KEY="sk-secret-1")
+        done = _run(
+            "--once",
+            "hi",
+            "--base-url",
+            url,
+            ZAI_API_KEY="sk-secret-1",
+            XDG_DATA_HOME=str(tmp_path),
+        )
     assert done.returncode == 1
     assert done.stderr == (
+        f"online: GLM API at {url}, model glm-4.6\n"
         "error: GLM 1113 (HTTP 429): insufficient balance: top up your balance or use the "
         "matching endpoint (Coding Plan keys need the coding base URL)\n"
     )
-    assert done.stdout == f"online: GLM API at {url}, model glm-4.6\n"
+    assert done.stdout == ""
     assert "sk-secret-1" not in done.stdout + done.stderr
 
 
@@ -105,26 +143,3 @@ def test_without_rich_help_still_works() -> None:
     done = _run("--help", code=NO_RICH)
     assert done.returncode == 0
     assert done.stdout.startswith("usage: glm-chat")
-
-
-def test_interactive_commands_over_a_pipe() -> None:
-    script = "hello\n/model glm-4.5\n/model\n/help\n/bogus\n/reset\n/exit\n"
-    done = subprocess.run(
-        [sys.executable, "-m", "langchain_glm", "--offline"],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=cli_env(),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
-    assert "you> thinking: The user said: hello. I will answer.\n" in out
-    assert "answer: Hi there! Here is my answer to you: hello\n" in out
-    assert "model: glm-4.5 (history kept)\n" in out
-    assert "model: glm-4.5; switch with /model NAME\n" in out
-    assert "/reset  start a new conversation" in out
-    assert "unknown command /bogus" in out
-    assert "history cleared: new conversation\n" in out
-    assert out.endswith("you> bye\n")

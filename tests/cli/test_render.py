@@ -11,9 +11,10 @@ from rich.spinner import Spinner
 
 from langchain_glm import ChatGLM
 from langchain_glm.cli._render import Event, PlainWriter, TurnView, thought_line, usage_line
-from langchain_glm.cli._terminal import PlainDisplay, render_turn
+from langchain_glm.cli._terminal import PlainDisplay, RichDisplay, Tail, render_turn
 from langchain_glm.cli._tools import calculator
 from langchain_glm.testing import GLMServer
+from tests.cli._helpers import strip_ansi
 
 USAGE = {
     "input_tokens": 24,
@@ -185,3 +186,56 @@ def test_plain_display_streams_a_real_turn_without_escapes() -> None:
         "usage: input 30, cached 0, reasoning 5, output 12 tokens\n"
     )
     assert err.getvalue() == ""
+
+
+def test_answer_only_output_keeps_stdout_for_the_answer() -> None:
+    """--once / a pipe: the answer alone on stdout, byte-exact; the labelled rest on stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    display = PlainDisplay(hide_thinking=False, out=out, err=err, answer_only=True)
+    display.begin(TurnView(started=0.0), "glm-4.6")
+    display.next_round()
+    display.chunk(_reasoning("Need the calculator."))
+    display.chunk(_call("calculator", '{"expression": "6*7"}'))
+    display.result(0, "42", failed=False)
+    display.next_round()
+    display.chunk(_reasoning("Got it."))
+    display.chunk(AIMessageChunk(content="It is 42."))
+    display.chunk(AIMessageChunk(content="", usage_metadata=USAGE))
+    display.end()
+    assert out.getvalue() == "It is 42.\n"
+    assert err.getvalue() == (
+        "thinking: Need the calculator.\n"
+        'tool call: calculator {"expression": "6*7"}\n'
+        "tool result: 42\n"
+        "thinking: Got it.\n"
+        "usage: input 24, cached 2, reasoning 9, output 17 tokens\n"
+    )
+
+
+def test_rich_view_renders_the_finished_answer_as_markdown() -> None:
+    console = Console(file=io.StringIO(), width=60, force_terminal=True, color_system=None)
+    display = RichDisplay(hide_thinking=False, console=console, err=console)
+    display.begin(TurnView(started=0.0), "glm-4.6")
+    display.next_round()
+    display.chunk(
+        AIMessageChunk(content="# Plan\n\n- **first** step\n- second\n\n```\ncode()\n```")
+    )
+    display.end(usage=False)
+    screen = strip_ansi(console.file.getvalue())  # type: ignore[attr-defined]
+    final = screen[screen.rindex("Plan") :]  # after the live region, the finished turn
+    assert "• first step" in final
+    assert "**" not in final
+    assert "code()" in final
+    assert "```" not in final
+
+
+def test_rich_view_streams_the_tail_of_a_long_turn() -> None:
+    """The live region is cut to its last screenful, so it can always be erased."""
+    console = Console(file=io.StringIO(), width=40, height=10, force_terminal=True)
+    view = TurnView(started=0.0)
+    view.start_round()
+    view.feed(AIMessageChunk(content="\n".join(f"line {i}" for i in range(30))), 1.0)
+    console.print(Tail(render_turn(view, 2.0, False, label="m")))
+    lines = strip_ansi(console.file.getvalue()).splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 9
+    assert lines[-1].strip() == "line 29"

@@ -10,16 +10,24 @@ from typing import Any
 import pytest
 
 from langchain_glm import GLMContextOverflowError, GLMQuotaExceededError
-from langchain_glm.cli._app import MAX_TOOL_ROUNDS, Session
+from langchain_glm.cli._app import MAX_TOOL_ROUNDS, Session, turn_record
 from langchain_glm.cli._args import parse_args
 from langchain_glm.cli._messages import error_line
 from langchain_glm.cli._terminal import PlainDisplay
 from langchain_glm.testing import GLMServer, RecordedRequest, Reply, auto_reply
 
 
-def _session(server: GLMServer, *argv: str, key: str = "test") -> tuple[Session, PlainDisplay]:
+def _session(
+    server: GLMServer, *argv: str, key: str = "test", answer_only: bool = False
+) -> tuple[Session, PlainDisplay]:
     options = parse_args([*argv, "--base-url", server.base_url], environ={"ZAI_API_KEY": key})
-    display = PlainDisplay(hide_thinking=False, out=io.StringIO(), err=io.StringIO())
+    display = PlainDisplay(
+        hide_thinking=options.hide_thinking,
+        out=io.StringIO(),
+        err=io.StringIO(),
+        answer_only=answer_only,
+        show_thinking=options.show_thinking,
+    )
     return Session(options, server.base_url, api_key=key), display
 
 
@@ -195,3 +203,40 @@ def test_other_quota_codes_and_foreign_errors() -> None:
     )
     foreign = error_line(ValueError("bad\n input"), base_url="u", retries=2, interactive=True)
     assert foreign == "error: ValueError: bad input"
+
+
+def _answer_only(*argv: str) -> tuple[str, str]:
+    """Standard output and standard error of one "hello" turn with answers only on stdout."""
+    with GLMServer() as server:
+        server.script(auto_reply)
+        session, display = _session(server, *argv, answer_only=True)
+        assert session.ask("hello", display) == "answered"
+    return _out(display)
+
+
+def test_show_thinking_puts_the_reasoning_first_on_stdout() -> None:
+    out, err = _answer_only("--show-thinking")
+    assert (
+        out == "The user said: hello. I will answer.\n\nHi there! Here is my answer to you: hello\n"
+    )
+    assert err == "usage: input 10, cached 2, reasoning 9, output 20 tokens\n"
+
+
+def test_hide_thinking_is_one_summary_line_on_stderr() -> None:
+    out, err = _answer_only("--hide-thinking")
+    assert out == "Hi there! Here is my answer to you: hello\n"
+    assert re.fullmatch(r"thought for \d+\.\d s / 9 tokens\nusage: .*\n", err)
+
+
+def test_json_record_and_no_reasoning_tokens_without_thinking() -> None:
+    with GLMServer() as server:
+        server.script(auto_reply)
+        session, display = _session(server, "--no-thinking", "--tools", answer_only=True)
+        assert session.ask("What is 6 * 7?", display) == "answered"
+    record = turn_record(session)
+    assert record["reasoning"] == ""
+    assert record["usage"]["output_token_details"].get("reasoning", 0) == 0
+    assert record["tool_calls"] == [
+        {"name": "calculator", "args": {"expression": "6 * 7"}, "result": "42"}
+    ]
+    assert (record["answer"], record["model"]) == ("The tool says: 42", "glm-4.6")

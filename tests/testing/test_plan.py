@@ -195,8 +195,10 @@ def test_answer_follows_the_scripting() -> None:
     assert rejected == (400, {"error": {"code": "1210", "message": "Tool choice must be auto"}})
     service.script(auto_reply)
     tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
-    called = service.answer(chat(tools=[tool]))[1]["choices"][0]["message"]["tool_calls"]
-    assert called[0]["function"]["name"] == "f"
+    called = service.answer(chat("use f", tools=[tool]))[1]["choices"][0]["message"]["tool_calls"]
+    assert called[0]["function"]["name"] == "f"  # named by the user: called
+    unrelated = service.answer(chat("hello", tools=[tool]))[1]["choices"][0]["message"]
+    assert "tool_calls" not in unrelated  # a message no tool fits gets text
 
 
 def test_batch_paths_go_to_the_batch_emulation() -> None:
