@@ -752,3 +752,38 @@ class GLMClient:
 def _check_for(path: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The reply check of an endpoint: chat replies need a choice; others pass as given."""
     return chat_reply if path == _CHAT else dict
+
+
+Cached = tuple[tuple[Any, ...], GLMClient]
+"""A client and the settings it was built from."""
+
+
+def client_for(settings: Any, cached: Cached | None) -> Cached:
+    """The `GLMClient` of an object's connection settings, reusing `cached` if they match.
+
+    Args:
+        settings: A `ChatGLM` or `GLMAPISettings`: any object with their connection fields
+            (`api_key`, `base_url`, `timeout`, `max_retries`, `default_headers`,
+            `http_client`, `http_async_client`, `jwt_auth`).
+        cached: The result of the previous call, or None.
+
+    Returns:
+        `cached` itself while the settings are unchanged, else a new pair.
+    """
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    config: tuple[Any, ...] = (key, settings.base_url, settings.timeout, settings.max_retries)
+    config += (settings.jwt_auth, str(settings.default_headers))
+    config += (settings.http_client, settings.http_async_client)
+    if cached is not None and cached[0] == config:
+        return cached
+    client = GLMClient(
+        base_url=settings.base_url,
+        api_key=key,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        default_headers=settings.default_headers,
+        http_client=settings.http_client,
+        http_async_client=settings.http_async_client,
+        jwt_auth=settings.jwt_auth,
+    )
+    return config, client

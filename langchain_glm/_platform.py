@@ -18,8 +18,9 @@ from langchain_core.utils import from_env, secret_from_env
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from langchain_glm._auth import check_api_key, check_base_url
-from langchain_glm._client import DEFAULT_TIMEOUT, Check, GLMClient
+from langchain_glm._client import DEFAULT_TIMEOUT, Check, GLMClient, client_for
 from langchain_glm._errors import GLMError, GLMNotFoundError
+from langchain_glm._region import other_region_hint
 from langchain_glm.chat_models import DEFAULT_BASE_URL
 
 _T = TypeVar("_T")
@@ -136,22 +137,7 @@ class GLMAPISettings(Serializable):
 
     def _client(self) -> GLMClient:
         """This object's `GLMClient`, built once per configuration (pools are shared)."""
-        key = self.api_key.get_secret_value() if self.api_key else None
-        config: tuple[Any, ...] = (key, self.base_url, self.timeout, self.max_retries)
-        config += (self.jwt_auth,)
-        config += (str(self.default_headers), self.http_client, self.http_async_client)
-        if self._glm is None or self._glm[0] != config:
-            client = GLMClient(
-                base_url=self.base_url,
-                api_key=key,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                default_headers=self.default_headers,
-                http_client=self.http_client,
-                http_async_client=self.http_async_client,
-                jwt_auth=self.jwt_auth,
-            )
-            self._glm = (config, client)
+        self._glm = client_for(self, self._glm)
         return self._glm[1]
 
     @contextlib.contextmanager
@@ -161,7 +147,10 @@ class GLMAPISettings(Serializable):
             yield
         except GLMNotFoundError as error:
             if not (urlparse(self.base_url).hostname or "").endswith("z.ai"):
-                raise
+                other = other_region_hint(self.base_url)
+                if other is None:
+                    raise
+                raise reworded(error, f"{error.message} (/{path} {other})") from error
             hint = (
                 f"{error.message} (/{path} may be served only on {BIGMODEL_BASE_URL}: "
                 f"pass base_url={BIGMODEL_BASE_URL!r} or set ZAI_BASE_URL)"

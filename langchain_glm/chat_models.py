@@ -44,12 +44,13 @@ from pydantic import (
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _request, _response
 from langchain_glm._auth import check_api_key, check_base_url
-from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient
+from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient, client_for
 from langchain_glm._errors import GLMNotFoundError
 from langchain_glm._models import spec_for
 from langchain_glm._streaming import StreamParser
 from langchain_glm._version import __version__
 from langchain_glm.data._profiles import profile_data
+from langchain_glm.tools import with_search_engine
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -548,23 +549,10 @@ class ChatGLM(BaseChatModel):
         per-call `timeout`, `max_retries` and `default_headers` (the only keys `_call_params`
         puts in `overrides`) make a cheap view of it.
         """
-        key = self.api_key.get_secret_value() if self.api_key else None
-        config: tuple[Any, ...] = (key, self.base_url, self.timeout, self.max_retries)
-        config += (self.jwt_auth,)
-        config += (str(self.default_headers), self.http_client, self.http_async_client)
-        cached = self._glm
-        if cached is None or cached[0] != config:
-            client = GLMClient(
-                base_url=self.base_url,
-                api_key=key,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                default_headers=self.default_headers,
-                http_client=self.http_client,
-                http_async_client=self.http_async_client,
-                jwt_auth=self.jwt_auth,
-            )
-            cached = self._glm = (config, client)
+        previous = self._glm
+        cached = client_for(self, previous)
+        if cached is not previous:
+            self._glm = cached
         glm = cached[1]
         return glm.with_options(**overrides) if overrides else glm
 
@@ -894,7 +882,8 @@ class ChatGLM(BaseChatModel):
 
         Args:
             tools: The tools. GLM built-ins pass through as dicts, e.g.
-                `{"type": "web_search", "web_search": {"enable": True}}`.
+                `{"type": "web_search", "web_search": {"enable": True}}` (a `web_search`
+                tool without `search_engine` gets that of the platform of `base_url`).
             tool_choice: Which tool the model should call (see above).
             strict: Accepted for compatibility with other chat models and ignored:
                 GLM has no strict schema mode.
@@ -905,6 +894,7 @@ class ChatGLM(BaseChatModel):
         """
         del strict  # GLM has no strict mode (https://docs.z.ai/api-reference/llm/chat-completion).
         glm_tools = [_request.tool_to_glm(tool) for tool in tools]
+        glm_tools = [with_search_engine(tool, self.base_url) for tool in glm_tools]
         _request.check_tools(glm_tools)
         forced = _request.forced_tool_name(tool_choice, glm_tools)
         if forced is not None and "ls_structured_output_format" not in kwargs:

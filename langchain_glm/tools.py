@@ -30,6 +30,8 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage
 
+from langchain_glm._region import CHAT_SEARCH_ENGINES, region_of
+
 __all__ = ["mcp_tool", "retrieval_tool", "web_search_results", "web_search_tool"]
 
 SearchEngine = Literal[
@@ -56,10 +58,15 @@ def web_search_tool(
     search_intent: bool | None = None,
     search_prompt: str | None = None,
     enable: bool = True,
+    base_url: str | None = None,
 ) -> dict[str, Any]:
     """Build GLM's built-in `web_search` tool (https://docs.bigmodel.cn/cn/guide/tools/web-search).
 
-    Only the options you pass are sent; the others keep GLM's defaults.
+    Only the options you pass are sent; the others keep GLM's defaults, except the engine,
+    which Z.ai's schema requires (https://docs.z.ai/api-reference/llm/chat-completion): without
+    `search_engine`, the engine of the platform of `base_url` is sent, `search_pro_jina` on
+    api.z.ai and `search_std` on open.bigmodel.cn. Without `base_url` either, `ChatGLM.bind_tools`
+    fills in the engine of the model's own `base_url`. On other hosts none is filled in.
 
     Args:
         search_engine: Engine id, e.g. `"search_std"`, `"search_pro"` (BigModel) or
@@ -75,6 +82,7 @@ def web_search_tool(
         search_intent: Return the detected search intent (BigModel).
         search_prompt: Custom prompt telling the model how to use the results.
         enable: Turn the tool on (`False` sends it disabled).
+        base_url: The API base the tool is sent to, to pick the default engine.
 
     Returns:
         `{"type": "web_search", "web_search": {...}}`, ready for `bind_tools`.
@@ -104,7 +112,28 @@ def web_search_tool(
     }
     body: dict[str, Any] = {"enable": enable}
     body.update({key: value for key, value in options.items() if value is not None})
-    return {"type": "web_search", "web_search": body}
+    tool = {"type": "web_search", "web_search": body}
+    return tool if base_url is None else with_search_engine(tool, base_url)
+
+
+def with_search_engine(tool: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A chat `web_search` tool with the engine of the platform of `base_url` filled in.
+
+    Args:
+        tool: Any GLM tool object; only a `web_search` one without a `search_engine` changes.
+        base_url: The API base the tool is sent to.
+
+    Returns:
+        `tool` itself, or a copy with `search_engine` set (`search_pro_jina` on api.z.ai,
+        `search_std` on open.bigmodel.cn; other hosts get none).
+    """
+    options = tool.get("web_search")
+    region = region_of(base_url)
+    if tool.get("type") != "web_search" or not isinstance(options, Mapping) or region is None:
+        return tool
+    if options.get("search_engine") is not None:
+        return tool
+    return {**tool, "web_search": {**options, "search_engine": CHAT_SEARCH_ENGINES[region]}}
 
 
 def retrieval_tool(knowledge_id: str, *, prompt_template: str | None = None) -> dict[str, Any]:

@@ -275,11 +275,13 @@ class Host(Protocol):
         models: Model ids accepted (lower case).
         validate: Whether request bodies are validated.
         batch_state: The Batch API store (see `langchain_glm.testing.advance_batches`).
+        web_state: The web search / reader / layout script (see `langchain_glm.testing.web_pages`).
     """
 
     models: frozenset[str]
     validate: bool
     batch_state: dict[str, Any]
+    web_state: dict[str, Any]
 
     def next_answer(
         self, request: RecordedRequest, default: Script, *, use_script: bool = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from langchain_glm.testing import _batch, _chat, _retrieval
+from langchain_glm.testing import _batch, _chat, _retrieval, _web
 from langchain_glm.testing._base import Handler, Host, RecordedRequest, WireReply
 
 BASE_PATHS = ("/api/paas/v4", "/api/coding/paas/v4", "/v1")
@@ -41,6 +41,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/tokenizer", _chat.tokenizer),
     Route("/files", _batch_api, prefix=True, methods=None),
     Route("/batches", _batch_api, prefix=True, methods=None),
+    Route("/web_search", _web.search),
+    Route("/reader", _web.read),
+    Route("/layout_parsing", _web.layout),
     Route("/embeddings", _retrieval.embeddings),
     Route("/rerank", _retrieval.rerank),
 )

@@ -56,6 +56,8 @@ class GLMService:
         """Whether request bodies are validated."""
         self.batch_state: dict[str, Any] = {}
         """The Batch API store (files, batches, settings): see `advance_batches`."""
+        self.web_state: dict[str, Any] = {}
+        """The web search / reader / layout-parsing script: see `search_corpus`."""
         self._lock = threading.Lock()
         self._queue: deque[Answer | Script] = deque()
         self._faults: list[tuple[str, ErrorReply]] = []

@@ -59,6 +59,16 @@ EXPECTED = {
         "reasoning_effort='max'",
         "'clear_thinking': False",
     ],
+    "web_research.ipynb": [
+        "1. GLM-5.4\n   https://docs.z.ai/guides/llm/glm-5.4 (docs.z.ai)",
+        "ToolMessage artifact links: ['https://docs.z.ai/guides/llm/glm-5.4'",
+        "ValidationError -> Value error, search_engine='search_pro' is not served on api.z.ai",
+        "[cut: the first 160 of 211 characters",
+        "model calls: [\"glm_web_search({'query': 'GLM-5.4 release'})\"]",
+        "glm_web_reader -> # GLM-5.4",
+        "page 2/3 ['text']: GLM-OCR turns every PDF page into markdown.",
+        "best page: 3 | The Web Search API returns up to 50 results per query.",
+    ],
     "batch.ipynb": [
         "status: validating",
         "GLM batch job",
