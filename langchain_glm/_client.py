@@ -1,6 +1,6 @@
 """GLMClient: the only module that does network I/O (sync and async twins over httpx).
 
-Every decision lives in shared, pure helpers: the retry plan (`_retry`), the error table
+Every decision lives in shared, pure helpers: the retry schedule (`_retry`), the error table
 (`_errors`), the auth (`_auth`), the time budget (`Deadline`) and the capped SSE reader
 (`SSEReader`). The twins (`post`/`apost`, `stream`/`astream`, the drivers `_retry`/`_aretry`
 and the one-attempt helpers) differ only by async/await.
@@ -22,8 +22,8 @@ import os
 import threading
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
-from typing import Any, Literal, TypeVar, cast
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -43,7 +43,7 @@ from langchain_glm._errors import (
     excerpt,
     malformed,
 )
-from langchain_glm._retry import GiveUp, Plan, RetryPolicy, Sleep, Step
+from langchain_glm._retry import GiveUp, RetryPolicy, RetrySchedule, Sleep, Step
 from langchain_glm._version import __version__
 
 _LOG = logging.getLogger("langchain_glm")
@@ -121,7 +121,7 @@ class _Keep(enum.Enum):
 
 _sync_pools: dict[int, httpx.Client] = {}
 _sync_lock = threading.Lock()
-_LoopPool = tuple[httpx.AsyncClient, AsyncIterator[None]]
+_LoopPool = tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
 _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
     weakref.WeakKeyDictionary()
 )
@@ -140,60 +140,46 @@ def _shared_client() -> httpx.Client:
     return client
 
 
-async def _close_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+async def _close_with_loop(
+    client: httpx.AsyncClient, owner: weakref.ref[asyncio.AbstractEventLoop]
+) -> AsyncGenerator[None, None]:
     """Close a loop's pool when the loop shuts down.
 
-    This async generator is started once per event loop and parked at its `yield`. Event
-    loops close started async generators on shutdown (`asyncio.run` and `asyncio.Runner` call
-    `loop.shutdown_asyncgens()`), which runs the `finally` inside the still-running loop.
+    asyncio has no public "on loop close" callback, so this async generator is started once
+    per event loop and parked at its `yield`: loops close the async generators they started
+    on shutdown (`asyncio.run` and `asyncio.Runner` call `loop.shutdown_asyncgens()`,
+    https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.loop.shutdown_asyncgens),
+    which runs the `finally` inside the still-running loop. Closed from another loop (see
+    `_shared_async_client`), it only finishes.
     """
     try:
         yield
     finally:
-        if _in_running_loop():  # not when finished by `_forget_closed_loops`
+        if asyncio.get_running_loop() is owner():
             await client.aclose()
 
 
-def _in_running_loop() -> bool:
-    """Whether an event loop is running in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+async def _shared_async_client() -> httpx.AsyncClient:
+    """The one async connection pool of the running event loop.
 
-
-def _step(closer: AsyncIterator[None] | Awaitable[Any]) -> None:
-    """Run a coroutine-like object up to its first suspension (none is expected)."""
-    awaitable = closer.__anext__() if isinstance(closer, AsyncIterator) else closer
-    with contextlib.suppress(StopIteration, StopAsyncIteration, RuntimeError):
-        cast("Coroutine[Any, Any, Any]", awaitable).send(None)
-
-
-def _forget_closed_loops() -> None:
-    """Drop the pools of loops closed without `shutdown_asyncgens` (plain `loop.close()`).
-
-    Their sockets cannot be closed through a closed loop; dropping every reference lets
-    Python's garbage collector close them. The parked closer is finished first, so it is never
-    handed to the dead loop's finalizer (which would fail with "Event loop is closed").
+    The pools of loops closed without `shutdown_asyncgens` (plain `loop.close()`) are
+    dropped here: their sockets cannot be closed through a closed loop, and dropping every
+    reference lets the garbage collector close them. Their parked closers are finished
+    first, so none is handed to a dead loop's finalizer ("Event loop is closed").
     """
-    for loop in [loop for loop in _async_pools if loop.is_closed()]:
-        _client, closer = _async_pools.pop(loop)
-        _step(closer.aclose())  # type: ignore[attr-defined]
-
-
-def _shared_async_client() -> httpx.AsyncClient:
-    """The one async connection pool of the running event loop."""
     loop = asyncio.get_running_loop()
     entry = _async_pools.get(loop)
-    if entry is None:
-        with _async_lock:  # loops of other threads may register at the same time
-            _forget_closed_loops()
-            client = httpx.AsyncClient(limits=_LIMITS)
-            closer = _close_with_loop(client)
-            _step(closer)
-            entry = _async_pools[loop] = (client, closer)
-    return entry[0]
+    if entry is not None:
+        return entry[0]
+    with _async_lock:  # loops of other threads may register at the same time
+        stale = [_async_pools.pop(dead)[1] for dead in list(_async_pools) if dead.is_closed()]
+        client = httpx.AsyncClient(limits=_LIMITS)
+        closer = _close_with_loop(client, weakref.ref(loop))
+        _async_pools[loop] = (client, closer)
+    await anext(closer)  # runs to the `yield` at once: no other task can come in between
+    for dead_closer in stale:
+        await dead_closer.aclose()
+    return client
 
 
 def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[httpx.Timeout, float | None]:
@@ -419,9 +405,9 @@ class GLMClient:
         """Return the injected sync client, or the process-wide shared pool."""
         return self._http_client or _shared_client()
 
-    def async_http_client(self) -> httpx.AsyncClient:
+    async def async_http_client(self) -> httpx.AsyncClient:
         """Return the injected async client, or the shared pool of the running event loop."""
-        return self._http_async_client or _shared_async_client()
+        return self._http_async_client or await _shared_async_client()
 
     def build_request(
         self,
@@ -490,48 +476,48 @@ class GLMClient:
             url = self._urls[path] = httpx.URL(f"{self.base_url}/{path}")
         return url
 
-    def _failed(self, plan: Plan, error: GLMError) -> Step:
-        """Hand a failure to the plan; raise it when the plan gives up, else return the step."""
-        step = plan.send(error.redact(self._secrets))
+    def _failed(self, schedule: RetrySchedule, error: GLMError) -> Step:
+        """Hand a failure to the schedule; raise it if that gives up, else return the next step."""
+        step = schedule.send(error.redact(self._secrets))
         if isinstance(step, GiveUp):
             raise error
         _LOG.debug("GLM request failed (%s); retrying", error)
         return step
 
     def _retry(self, attempt: Callable[[], _T]) -> _T:
-        """Sync driver of the retry plan: send, sleep or give up as the plan says."""
-        plan = self._policy.plan()
-        step = next(plan)
+        """Sync driver of the retry schedule: send, sleep or give up as the schedule says."""
+        schedule = self._policy.schedule()
+        step = next(schedule)
         while True:
             if isinstance(step, Sleep):
                 _LOG.debug("GLM retry in %.3fs", step.seconds)
                 self._policy.sleep(step.seconds)
-                step = next(plan)
+                step = next(schedule)
                 continue
             try:
                 result = attempt()
             except GLMError as error:
-                step = self._failed(plan, error)
+                step = self._failed(schedule, error)
             else:
-                plan.close()
+                schedule.close()
                 return result
 
     async def _aretry(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
         """Async twin of `_retry`."""
-        plan = self._policy.plan()
-        step = next(plan)
+        schedule = self._policy.schedule()
+        step = next(schedule)
         while True:
             if isinstance(step, Sleep):
                 _LOG.debug("GLM retry in %.3fs", step.seconds)
                 await self._policy.asleep(step.seconds)
-                step = next(plan)
+                step = next(schedule)
                 continue
             try:
                 result = await attempt()
             except GLMError as error:
-                step = self._failed(plan, error)
+                step = self._failed(schedule, error)
             else:
-                plan.close()
+                schedule.close()
                 return result
 
     def _send(
@@ -629,7 +615,7 @@ class GLMClient:
     ) -> Any:
         """Async twin of `request`."""
         with _failures(self._secrets):
-            client = self.async_http_client()
+            client = await self.async_http_client()
             request = self.build_request(
                 client, method, path, payload, content=content, content_type=content_type
             )
@@ -700,7 +686,7 @@ class GLMClient:
     async def astream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Async twin of `stream`."""
         with _failures(self._secrets):
-            client = self.async_http_client()
+            client = await self.async_http_client()
             request = self.build_request(client, "POST", _CHAT, payload, stream=True)
             frame: dict[str, Any] | None
             response, chunks, reader, frame = await self._aretry(
@@ -749,7 +735,7 @@ class GLMClient:
     async def adownload(self, path: str) -> AsyncIterator[bytes]:
         """Async twin of `download`."""
         with _failures(self._secrets):
-            client = self.async_http_client()
+            client = await self.async_http_client()
             request = self.build_request(client, "GET", path)
             request.headers["Accept-Encoding"] = _DOWNLOAD_ENCODINGS
             deadline = Deadline(self._budget, "file download")

@@ -101,28 +101,6 @@ def _split_lines(text: bytes) -> tuple[list[bytes], bytes, bool]:
             start += 1
 
 
-def decode_frame(event: str, data: str) -> dict[str, Any] | None:
-    """Decode one SSE event into a frame dict; None means `[DONE]` (stop reading).
-
-    Args:
-        event: The SSE event name ("message" when the frame has no `event:` line).
-        data: The SSE data, normally one JSON object.
-
-    Returns:
-        The decoded frame, or None for the `[DONE]` sentinel.
-
-    Raises:
-        GLMError: Mapped from an `event: error` frame or a frame with a top-level `error`.
-        GLMAPIError: If the frame is not a JSON object, or reports `network_error`.
-    """
-    if data.strip() == "[DONE]":
-        return None
-    frame = json_object(data, "stream frame", None, event)
-    if _finish_reason(frame) == "network_error":
-        raise inference_failed()
-    return frame
-
-
 def _finish_reason(reply: Mapping[str, Any]) -> object:
     """`choices[0].finish_reason` of a reply or frame, or None."""
     choices = reply.get("choices")

@@ -1,7 +1,7 @@
 """Pure retry policy: one step generator that says send, sleep or give up.
 
 No I/O and no sleeping happen here. `GLMClient` has two thin drivers (sync and async) that
-run `RetryPolicy.plan()`: they send on `Send`, wait on `Sleep`, and raise the last error on
+run `RetryPolicy.schedule()`: they send on `Send`, wait on `Sleep`, and raise the last error on
 `GiveUp`. Because the decisions are plain values, a test can read the exact waits.
 
 The policy knows errors only through `Failure` (`is_retryable`, `retry_after`), so it does not
@@ -57,9 +57,9 @@ class GiveUp:
 
 
 Step = Send | Sleep | GiveUp
-Plan = Generator[Step, Failure | None, None]
-"""A retry plan: yields steps; after a `Send` the driver sends back the attempt's error (or
-None on success, which ends the plan)."""
+RetrySchedule = Generator[Step, Failure | None, None]
+"""A retry schedule: yields steps; after a `Send` the driver sends back the attempt's error (or
+None on success, which ends the schedule)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class RetryPolicy:
         initial_delay: Backoff before the first retry, in seconds; doubles on each retry.
         max_delay: Upper bound of the exponential backoff, in seconds.
         max_retry_after: Longest `Retry-After` the client waits for. When the server asks
-            for longer, the plan gives up at once and the error carries `retry_after`.
+            for longer, the schedule gives up at once and the error carries `retry_after`.
         rand: Source of jitter in [0, 1); injectable for tests.
         sleep: How the sync driver waits (`time.sleep`); injectable for tests.
         asleep: How the async driver waits (`asyncio.sleep`); injectable for tests.
@@ -108,7 +108,7 @@ class RetryPolicy:
         backoff = min(self.initial_delay * 2.0**attempt, self.max_delay)
         return backoff * (1 - _BACKOFF_JITTER * self.rand())
 
-    def plan(self) -> Plan:
+    def schedule(self) -> RetrySchedule:
         """The step generator the client's drivers obey.
 
         Yields:

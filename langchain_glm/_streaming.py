@@ -14,7 +14,6 @@ from typing import Any
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import ToolCallChunk
-from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.json import parse_partial_json
 
 from langchain_glm._errors import inference_failed, malformed
@@ -313,30 +312,15 @@ def _scan(text: str) -> tuple[bool, bool, str]:
 
 # ---------------------------------------------------------------- chunk construction
 #
-# Most chunks of a stream carry only text or reasoning. Validating each one through
-# pydantic (`AIMessageChunk(...)`, then `ChatGenerationChunk(...)`) costs more than
-# everything else we do per chunk, and langchain-core keeps every chunk until the stream
-# ends, so the bytes of each one count too. Those chunks are therefore built directly,
-# field for field as validation would build them (tests/unit_tests/test_streaming.py
-# proves equality with validated ones), with the empty containers, the `fields_set` and
-# the extras dict shared between chunks instead of a fresh copy in each. Chunks with tool
-# calls, extras or `chunk_position` go through validation as usual.
-
-_EMPTY_KWARGS: dict[str, Any] = {}
-_NO_CALLS: list[Any] = []
-_NO_EXTRA: dict[str, Any] = {}
-_MESSAGE_FIELDS = {"content", "additional_kwargs", "tool_call_chunks", "response_metadata", "id"}
-"""The `fields_set` of `AIMessageChunk(content=..., additional_kwargs=..., tool_call_chunks=...,
-response_metadata=..., id=...)`; it already holds `id` and `response_metadata`, the two
-fields `BaseChatModel.stream` assigns, so assignment never changes the shared set."""
-_GENERATION_FIELDS = {"message", "text"}
-_new_message = AIMessageChunk.__new__
-_new_generation = ChatGenerationChunk.__new__
-_set = object.__setattr__
+# Every chunk is validated by pydantic and gets containers of its own: LangGraph reducers,
+# callback handlers and user code mutate messages, so nothing mutable may be shared between
+# two chunks (tests/unit_tests/test_isolation.py). Validation (pydantic-core) measured
+# faster per streamed chunk than `model_construct`, whose field loop runs in Python
+# (tests/bench/README.md). `ChatGLM._stream` wraps each in a `ChatGenerationChunk`.
 
 
 def text_chunk(content: str, reasoning: str | None, chunk_id: str | None) -> AIMessageChunk:
-    """An `AIMessageChunk` with text and/or reasoning, equal to the validated one.
+    """An `AIMessageChunk` with text and/or reasoning.
 
     Args:
         content: The text ("" for none).
@@ -346,54 +330,9 @@ def text_chunk(content: str, reasoning: str | None, chunk_id: str | None) -> AIM
     Returns:
         The chunk.
     """
-    message = _new_message(AIMessageChunk)
-    _set(
-        message,
-        "__dict__",
-        {
-            "content": content,
-            "additional_kwargs": {"reasoning_content": reasoning} if reasoning else _EMPTY_KWARGS,
-            "response_metadata": {"model_provider": PROVIDER},
-            "type": "AIMessageChunk",
-            "name": None,
-            "id": chunk_id,
-            "tool_calls": _NO_CALLS,
-            "invalid_tool_calls": _NO_CALLS,
-            "usage_metadata": None,
-            "tool_call_chunks": _NO_CALLS,
-            "chunk_position": None,
-        },
+    return AIMessageChunk(
+        content=content,
+        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+        response_metadata={"model_provider": PROVIDER},
+        id=chunk_id,
     )
-    _set(message, "__pydantic_fields_set__", _MESSAGE_FIELDS)
-    _set(message, "__pydantic_extra__", _NO_EXTRA)
-    _set(message, "__pydantic_private__", None)
-    return message
-
-
-def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
-    """Wrap a chunk as `ChatGenerationChunk(message=message)` would, without validation.
-
-    Its `text` is the message's string content itself (validation stores an equal copy).
-
-    Args:
-        message: The message chunk.
-
-    Returns:
-        The generation chunk.
-    """
-    content = message.content
-    generation = _new_generation(ChatGenerationChunk)
-    _set(
-        generation,
-        "__dict__",
-        {
-            "text": content if isinstance(content, str) else message.text,
-            "generation_info": None,
-            "type": "ChatGenerationChunk",
-            "message": message,
-        },
-    )
-    _set(generation, "__pydantic_fields_set__", _GENERATION_FIELDS)
-    _set(generation, "__pydantic_extra__", None)
-    _set(generation, "__pydantic_private__", None)
-    return generation

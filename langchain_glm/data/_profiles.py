@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_glm._models import MODELS, ModelSpec
+from langchain_glm._models import ModelSpec
 
 
 def profile_data(spec: ModelSpec) -> dict[str, Any]:
@@ -46,7 +46,3 @@ def profile_data(spec: ModelSpec) -> dict[str, Any]:
         data["reasoning_effort_levels"] = list(spec.efforts)
         data["reasoning_effort_default"] = "max"
     return data
-
-
-PROFILES: dict[str, dict[str, Any]] = {name: profile_data(spec) for name, spec in MODELS.items()}
-"""Model id -> `ModelProfile` data, for every model in the capability table."""

@@ -1,14 +1,17 @@
-"""The project's benchmark: ChatGLM against the raw httpx floor and our LangChain-core floor.
+"""The project's benchmark: ChatGLM against our copy of the LangChain-core floor.
 
-    make bench                     # or: .venv/bin/python -m tests.bench.bench [--quick]
+    make bench        # runtime-only venv for the import figure, then 8 rounds (4-6 min)
+    .venv/bin/python -m tests.bench.bench --quick      # 2 short rounds, a smoke test
 
 Each client and phase runs in its own process against a fast loopback GLM server
-(`tests.bench.server`, its own process too), rounds rotate the client order, and ratios
-are taken inside a round, then the median over rounds is printed (compare ratios, not
-absolute times: machines are noisy). Phases: (a) invoke latency, (b) stream cost per
-chunk, (c) concurrent `astream` wall time and (d) the peak RSS of that process, (e) memory
-and time of one long stream, (f) import time. Peers (langchain-openai's ChatOpenAI) are
-measured when installed.
+(`tests.bench.server`, its own process too). ChatGLM and the floor alternate: the order
+flips every round. Ratios are taken inside a round, and the median over rounds is printed
+with its range. Every phase reports CPU time of the client process (`time.process_time`)
+beside wall time: on a shared machine CPU time is the robust figure. Phases: invoke
+latency and stream cost per chunk; 200 concurrent `astream` calls (wall, CPU, peak RSS);
+one 100,000-chunk stream (memory kept, CPU); then import time, pairs of fresh
+interpreters. `--clients raw-floor,core-floor,ChatGLM[,ChatOpenAI]` adds the raw httpx
+floor and peers. tests/bench/README.md has the figures and how they were taken.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
-import importlib.util
 import json
 import resource
 import statistics
@@ -26,6 +28,7 @@ import time
 from typing import Any
 
 CLIENTS = ["raw-floor", "core-floor", "ChatGLM", "ChatOpenAI"]
+"""Clients `--clients` may name (ChatOpenAI needs `langchain-openai`, not a dependency)."""
 ME = [sys.executable, "-m", "tests.bench.bench"]
 
 
@@ -104,35 +107,45 @@ class RawFloor:
                 yield json.loads(sse.data)
 
 
+def _timed(fn: Any) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def worker(name: str, phase: str, base_url: str, opts: dict[str, int]) -> dict[str, float]:
-    """Run one phase for one client in this process and return its figures."""
+    """Run one phase for one client in this process and return its figures.
+
+    Wall time beside CPU time (`time.process_time`, this process only: the server runs in
+    its own), since waiting for a core that another job holds is not the client's cost.
+    """
     client = make(name, base_url)
     sum(1 for _ in client.stream("chunks=50"))  # warm up: imports, pools, connection
-    if phase == "invoke":
-        times = []
-        for _ in range(10):  # warm up the non-stream path
-            client.invoke("chunks=4")
-        for _ in range(opts["invokes"]):
-            start = time.perf_counter()
-            client.invoke("chunks=4")
-            times.append(time.perf_counter() - start)
-        return {"invoke_us": statistics.median(times) * 1e6}
-    if phase == "stream":
-        costs = []
-        for _ in range(3):
-            start = time.perf_counter()
-            count = sum(1 for _ in client.stream(f"chunks={opts['chunks']}"))
-            costs.append((time.perf_counter() - start) / count * 1e6)
-        return {"us_per_chunk": statistics.median(costs)}
+    if phase == "calls":
+        return _calls(client, opts)
     if phase == "conc":
         return _concurrent(client, opts)
-    before, start = _rss_mb(), time.perf_counter()
-    sum(1 for _ in client.stream(f"chunks={opts['long']}"))
-    long_s = time.perf_counter() - start
+    before = _rss_mb()
+    wall, cpu = _timed(lambda: sum(1 for _ in client.stream(f"chunks={opts['long']}")))
     kept = _peak_mb() - before
-    start = time.perf_counter()
-    sum(1 for _ in client.stream(f"chunks={opts['chunks']}"))
-    return {"long_kept_mb": kept, "long_vs_short": long_s / (time.perf_counter() - start)}
+    short, _ = _timed(lambda: sum(1 for _ in client.stream(f"chunks={opts['chunks']}")))
+    return {"long_kept_mb": kept, "long_cpu_s": cpu, "long_vs_short": wall / short}
+
+
+def _calls(client: Any, opts: dict[str, int]) -> dict[str, float]:
+    """Invoke latency, then the cost per chunk of a long stream (medians, wall and CPU)."""
+    for _ in range(10):  # warm up the non-stream path
+        client.invoke("chunks=4")
+    calls = [_timed(lambda: client.invoke("chunks=4")) for _ in range(opts["invokes"])]
+    chunks = opts["chunks"]
+    streams = [_timed(lambda: sum(1 for _ in client.stream(f"chunks={chunks}"))) for _ in range(5)]
+    return {
+        "invoke_us": statistics.median(w for w, _ in calls) * 1e6,
+        "invoke_cpu_us": statistics.median(c for _, c in calls) * 1e6,
+        "us_per_chunk": statistics.median(w for w, _ in streams) / chunks * 1e6,
+        "cpu_us_per_chunk": statistics.median(c for _, c in streams) / chunks * 1e6,
+    }
 
 
 def _concurrent(client: Any, opts: dict[str, int]) -> dict[str, float]:
@@ -144,26 +157,27 @@ def _concurrent(client: Any, opts: dict[str, int]) -> dict[str, float]:
     async def run() -> None:
         await asyncio.gather(*[one() for _ in range(opts["conc"])])
 
-    start = time.perf_counter()
-    asyncio.run(run())
-    return {"conc_wall_s": time.perf_counter() - start, "peak_rss_mb": _peak_mb()}
+    wall, cpu = _timed(lambda: asyncio.run(run()))
+    return {"conc_wall_s": wall, "conc_cpu_s": cpu, "peak_rss_mb": _peak_mb()}
 
 
 IMPORTS = ("from langchain_glm import ChatGLM", "import langchain_core.language_models.chat_models")
 
 
-def import_times(runs: int) -> list[tuple[float, float]]:
-    """CPU seconds of each statement in `IMPORTS`, each in a fresh interpreter, `runs` pairs.
+def import_times(runs: int, python: str) -> list[tuple[float, float]]:
+    """CPU seconds of each statement in `IMPORTS`, each in a fresh `python`, `runs` pairs.
 
-    The pairs alternate their order. Our modules are byte-compiled first, as installing a
-    wheel does (langchain-core's already are), so no run pays for compiling source. CPU
-    time, not wall time: the machine is shared, and waiting for a core is not import cost.
+    The pairs alternate their order. Byte-compiled modules only (a wheel install compiles
+    them; `make bench` installs the package so into a runtime-only venv), so no run pays
+    for compiling source. CPU time, not wall time: the machine is shared, and waiting for a
+    core is not import cost.
     """
-    compileall.compile_dir("langchain_glm", quiet=1)
+    if python == sys.executable:
+        compileall.compile_dir("langchain_glm", quiet=1)
     code = "import time; t = time.process_time(); {}; print(time.process_time() - t)"
 
     def once(statement: str) -> float:
-        command = [sys.executable, "-c", code.format(statement)]
+        command = [python, "-c", code.format(statement)]
         return float(subprocess.check_output(command, text=True))  # noqa: S603
 
     pairs = []
@@ -173,74 +187,109 @@ def import_times(runs: int) -> list[tuple[float, float]]:
     return pairs
 
 
+PHASES = ("calls", "conc", "long")
+KEYS = {
+    "invoke_us": "invoke, wall µs",
+    "invoke_cpu_us": "invoke, CPU µs",
+    "us_per_chunk": "stream, wall µs/chunk",
+    "cpu_us_per_chunk": "stream, CPU µs/chunk",
+    "conc_wall_s": "concurrent astream, wall s",
+    "conc_cpu_s": "concurrent astream, CPU s",
+    "peak_rss_mb": "concurrent astream, peak RSS MB",
+    "long_kept_mb": "long stream, MB kept",
+    "long_cpu_s": "long stream, CPU s",
+    "long_vs_short": "long vs short stream time",
+}
+TARGETS = {
+    "cpu_us_per_chunk": 0.70,
+    "us_per_chunk": 0.70,
+    "conc_wall_s": 0.80,
+    "peak_rss_mb": 0.60,
+    "invoke_cpu_us": 0.95,
+    "invoke_us": 0.95,
+    "long_kept_mb": 0.50,
+}
+"""Bars of ChatGLM / core-floor per figure (issue 21); import time has its own (1.05x)."""
+
+
 def measure(clients: list[str], base_url: str, opts: dict[str, int], rounds: int) -> list[Any]:
-    """Every phase for every client, in its own process, rotating the order per round."""
+    """Every phase for every client, each in its own process; the order flips every round."""
     results: list[dict[str, dict[str, float]]] = []
     for number in range(rounds):
-        order = clients[number % len(clients) :] + clients[: number % len(clients)]
+        order = clients if number % 2 == 0 else clients[::-1]
         row: dict[str, dict[str, float]] = {name: {} for name in clients}
-        for phase in ("invoke", "stream", "conc", "long"):
+        for phase in PHASES:
             for name in order:
                 args = [*ME, "--worker", name, phase, base_url, json.dumps(opts)]
                 out = subprocess.run(args, capture_output=True, text=True, check=True)  # noqa: S603
                 row[name].update(json.loads(out.stdout.splitlines()[-1]))
         results.append(row)
+        print(f"round {number + 1}/{rounds} done", file=sys.stderr, flush=True)
     return results
 
 
 def report(results: list[Any], clients: list[str]) -> None:
-    """Print the median of per-round ratios to core-floor (and raw values)."""
-    keys = [
-        "invoke_us",
-        "us_per_chunk",
-        "conc_wall_s",
-        "peak_rss_mb",
-        "long_kept_mb",
-        "long_vs_short",
-    ]
-    print("| client | " + " | ".join(keys) + " |")
-    print("|---" * (len(keys) + 1) + "|")
-    for name in clients:
-        cells = []
-        for key in keys:
+    """Print medians of raw figures and of per-round ratios to core-floor, with their range."""
+    names = [name for name in clients if name != "core-floor"]
+    print("| figure | core-floor | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 2) + "|")
+    for key, label in KEYS.items():
+        floor = statistics.median(r["core-floor"][key] for r in results)
+        cells = [f"{floor:,.2f}"]
+        for name in names:
             value = statistics.median(r[name][key] for r in results)
-            ratio = statistics.median(r[name][key] / r["core-floor"][key] for r in results)
-            cells.append(f"{value:,.1f} ({ratio:.2f}x)")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+            ratios = [r[name][key] / r["core-floor"][key] for r in results]
+            bar = f", bar {TARGETS[key]:.2f}x" if key in TARGETS and name == "ChatGLM" else ""
+            cells.append(
+                f"{value:,.2f}: **{statistics.median(ratios):.2f}x** "
+                f"(rounds {min(ratios):.2f}-{max(ratios):.2f}{bar})"
+            )
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
     """Parse arguments, start the server, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="1 round, smaller sizes")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2 rounds, smaller sizes")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--imports", type=int, default=30, help="pairs of import runs")
+    parser.add_argument(
+        "--clients", default="core-floor,ChatGLM", help=f"comma-separated, of {CLIENTS}"
+    )
+    parser.add_argument(
+        "--import-python",
+        default=sys.executable,
+        help="interpreter of a runtime-only venv for the import figure (`make bench` makes one)",
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         name, phase, base_url, opts = args.worker
         return print(json.dumps(worker(name, phase, base_url, json.loads(opts))))
-    opts = {"invokes": 100, "chunks": 5000, "conc": 200, "conc_chunks": 200, "long": 100_000}
+    opts = {"invokes": 200, "chunks": 5000, "conc": 200, "conc_chunks": 200, "long": 100_000}
     if args.quick:
         opts = {"invokes": 30, "chunks": 2000, "conc": 50, "conc_chunks": 100, "long": 20_000}
-    clients = [
-        c for c in CLIENTS if c != "ChatOpenAI" or importlib.util.find_spec("langchain_openai")
-    ]
+    clients = args.clients.split(",")
+    if "core-floor" not in clients:
+        parser.error("--clients must include core-floor: every ratio is taken to it")
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
     server = subprocess.Popen([sys.executable, "-m", "tests.bench.server"], **pipes)  # type: ignore[call-overload]
     try:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
-        results = measure(clients, base_url, opts, 1 if args.quick else args.rounds)
+        results = measure(clients, base_url, opts, 2 if args.quick else args.rounds)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"sizes: {opts}; medians over rounds, (ratio to core-floor within each round)")
+    print(f"sizes: {opts} (concurrent: conc x conc_chunks; long: long chunks, short: chunks)")
+    print(f"{len(results)} rounds; medians of per-round ratios to core-floor")
     report(results, clients)
-    pairs = import_times(10 if args.quick else 20)
+    pairs = import_times(10 if args.quick else args.imports, args.import_python)
     ours, core = (statistics.median(p[i] for p in pairs) * 1000 for i in (0, 1))
-    ratio = statistics.median(o / c for o, c in pairs)
-    print(f"import, CPU ms (median of {len(pairs)}): ChatGLM {ours:.0f}, core {core:.0f}")
-    print(f"import ratio (median of per-pair ratios): {ratio:.3f}x")
+    ratios = [o / c for o, c in pairs]
+    print(f"import, CPU ms (median of {len(pairs)} pairs, {args.import_python}): ", end="")
+    print(f"ChatGLM {ours:.0f}, core {core:.0f}; ratio **{statistics.median(ratios):.3f}x**")
+    print(f"(pairs {min(ratios):.2f}-{max(ratios):.2f}, bar 1.05x)")
     return None
 
 

@@ -25,11 +25,12 @@ atexit.register(shutil.rmtree, SCRATCH_DATA, ignore_errors=True)
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    """The environment without any API key or colour preference, plus ``extra``.
+    """The environment without any API key, colour preference or terminal size, plus ``extra``.
 
     Sessions go to `SCRATCH_DATA` unless ``extra`` names an ``XDG_DATA_HOME``.
     """
     drop = {"ZAI_API_KEY", "ZHIPUAI_API_KEY", "ZAI_BASE_URL", "ZHIPUAI_BASE_URL", "NO_COLOR"}
+    drop |= {"COLUMNS", "LINES"}  # pytest-xdist workers set 80x24; the pty gives the real size
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["XDG_DATA_HOME"] = SCRATCH_DATA
     env.update(extra)

@@ -1,5 +1,8 @@
 """Load and lifecycle: counts of file descriptors, sockets and connections (never timings).
 
+The heavy ones (hundreds of streams or calls) are marked `load`: `make test-load` runs them,
+and CI does too; `make test` runs the lifecycle ones.
+
 Every loop is bounded in count, and every wait by a generous cap (`asyncio.wait_for`, or a
 bounded poll for the server thread to notice closed sockets).
 """
@@ -55,6 +58,7 @@ async def text_of(llm: ChatGLM, prompt: str = "x") -> str:
     return "".join([chunk.text async for chunk in llm.astream(prompt)])
 
 
+@pytest.mark.load
 def test_one_thousand_concurrent_streams_then_back_to_baseline(hostile: HostileServer) -> None:
     llm = model(hostile)
     asyncio.run(text_of(llm))  # warm imports and lazy state outside the measurement
@@ -70,6 +74,7 @@ def test_one_thousand_concurrent_streams_then_back_to_baseline(hostile: HostileS
     assert after[1] <= baseline[1], (baseline, after)
 
 
+@pytest.mark.load
 def test_cancelling_500_of_1000_streams_midway_leaks_nothing(hostile: HostileServer) -> None:
     hostile.default = s.stream(SLOW, range(1, len(SLOW), 40), pause=0.05)
     llm = model(hostile)
@@ -102,6 +107,7 @@ def test_cancelling_500_of_1000_streams_midway_leaks_nothing(hostile: HostileSer
     assert after[1] <= baseline[1], (baseline, after)
 
 
+@pytest.mark.load
 def test_thirty_two_threads_share_one_model_without_cross_talk(hostile: HostileServer) -> None:
     hostile.default = s.echo()
     llm = model(hostile)
@@ -146,6 +152,7 @@ def test_a_loop_closed_without_shutdown_asyncgens_does_not_keep_its_sockets(
     assert all(issubclass(w.category, ResourceWarning) for w in caught), caught
 
 
+@pytest.mark.load
 def test_five_hundred_timeouts_leave_one_pool_and_one_connection(hostile: HostileServer) -> None:
     hostile.default = s.json_reply()
     llm = model(hostile)
@@ -158,6 +165,7 @@ def test_five_hundred_timeouts_leave_one_pool_and_one_connection(hostile: Hostil
     assert after[1] <= baseline[1], (baseline, after)
 
 
+@pytest.mark.load
 @pytest.mark.parametrize("calls", [500])
 def test_five_hundred_async_timeouts_one_connection(hostile: HostileServer, calls: int) -> None:
     hostile.default = s.json_reply()

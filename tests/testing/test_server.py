@@ -215,6 +215,7 @@ async def test_stop_ends_open_streams() -> None:
                     pass
 
 
+@pytest.mark.load
 async def test_hundreds_of_concurrent_streams(glm_server: GLMServer) -> None:
     glm_server.script(lambda request: Reply("x" * 400, reasoning="y" * 100, chunk_size=8))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)

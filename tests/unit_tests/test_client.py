@@ -28,7 +28,7 @@ from langchain_glm._errors import (
     GLMRateLimitError,
     GLMTimeoutError,
 )
-from langchain_glm._retry import Plan, RetryPolicy, Send, Sleep, Step
+from langchain_glm._retry import RetryPolicy, RetrySchedule, Send, Sleep, Step
 from langchain_glm._version import __version__
 
 API_KEY = "sk-unit-test.very-secret-value"
@@ -468,26 +468,30 @@ def test_shared_async_pool_per_event_loop() -> None:
     two = GLMClient(base_url=BASE_URL, api_key="other", timeout=33.0)
 
     async def pools() -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
-        return one.async_http_client(), two.async_http_client()
+        return await one.async_http_client(), await two.async_http_client()
 
     first_a, first_b = asyncio.run(pools())
     second_a, _ = asyncio.run(pools())
     assert first_a is first_b
     assert second_a is not first_a
+    # asyncio has no "on loop close" callback: the pool closes through
+    # `loop.shutdown_asyncgens()`, which `asyncio.run` calls. Fails if that ever changes.
+    assert first_a.is_closed
+    assert second_a.is_closed
 
 
-# ---------------------------------------------------------------- the retry plan is obeyed
+# ---------------------------------------------------------------- the retry schedule is obeyed
 
 
 class Replay(RetryPolicy):
-    """A policy whose plan replays recorded steps (whatever the outcomes)."""
+    """A policy whose schedule replays recorded steps (whatever the outcomes)."""
 
     def __init__(self, steps: list[Step], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         object.__setattr__(self, "steps", steps)
 
-    def plan(self) -> Plan:
-        # Not `yield from` a list: the drivers `send()` outcomes into the plan.
+    def schedule(self) -> RetrySchedule:
+        # Not `yield from` a list: the drivers `send()` outcomes into the schedule.
         for step in self.steps:  # type: ignore[attr-defined]  # noqa: UP028
             yield step
 
@@ -506,14 +510,14 @@ class Waits:
 
 
 def policy_output(policy: RetryPolicy, errors: list[GLMError]) -> list[Step]:
-    """What the pure plan says for these failures then a success."""
-    plan, steps = policy.plan(), []
-    step: Step = next(plan)
+    """What the pure schedule says for these failures then a success."""
+    schedule, steps = policy.schedule(), []
+    step: Step = next(schedule)
     outcomes = iter([*errors, None])
     with contextlib.suppress(StopIteration):
         while True:
             steps.append(step)
-            step = next(plan) if isinstance(step, Sleep) else plan.send(next(outcomes))
+            step = next(schedule) if isinstance(step, Sleep) else schedule.send(next(outcomes))
     return steps
 
 
@@ -535,7 +539,7 @@ def test_drivers_wait_exactly_what_the_plan_says(make: Callable[..., Harness]) -
         waits,
         expected,
     )
-    # The same check fails when the sleep is deleted from a copy of the plan's output: the
+    # The same check fails when the sleep is deleted from a copy of the schedule's output: the
     # drivers then do not wait, so the wait itself is what this test asserts.
     mutated = [step for step in expected if not isinstance(step, Sleep) or step.seconds != 2.25]
     waits_m = Waits()

@@ -13,7 +13,6 @@ from langchain_glm._decode import (
     Deadline,
     SSEReader,
     chat_reply,
-    decode_frame,
 )
 from langchain_glm._errors import (
     GLMAPIError,
@@ -118,29 +117,56 @@ def test_end_without_done_or_finish_is_a_cut_connection() -> None:
         reader.end()
 
 
+def dispatch(event: str, data: str) -> SSEReader:
+    """A reader that was fed one event (after one normal frame, so `[DONE]` is not empty)."""
+    reader = SSEReader(Deadline(None, "stream event"))
+    reader.feed(b'data: {"first": 1}\n\n')
+    reader.frames.clear()
+    head = f"event: {event}\n" if event != "message" else ""
+    reader.feed(f"{head}data:{data}\n\n".encode())
+    return reader
+
+
 @pytest.mark.parametrize(
     ("event", "data_", "expected"),
     [
         ("message", "[DONE]", None),
+        ("message", " [DONE] ", None),
         ("message", ' {"a": 1}', {"a": 1}),
         ("message", '{"error": null, "a": 1}', {"error": None, "a": 1}),
     ],
 )
-def test_decode_frame(event: str, data_: str, expected: dict[str, Any] | None) -> None:
-    assert decode_frame(event, data_) == expected
+def test_an_event_decodes_to_a_frame_or_the_end(
+    event: str, data_: str, expected: dict[str, Any] | None
+) -> None:
+    reader = dispatch(event, data_)
+    assert reader.failure is None
+    assert reader.done is (expected is None)
+    assert list(reader.frames) == ([] if expected is None else [expected])
 
 
 @pytest.mark.parametrize("data_", ["[1, 2]", "not json", ""])
-def test_decode_frame_rejects_non_objects(data_: str) -> None:
+def test_an_event_that_is_not_an_object_is_malformed(data_: str) -> None:
     with pytest.raises(GLMAPIError, match="malformed response: stream frame"):
-        decode_frame("message", data_)
+        raise_failure(dispatch("message", data_))
+
+
+def test_an_error_event_is_the_mapped_error() -> None:
+    data = json.dumps({"error": {"code": "1302", "message": "High concurrency"}})
+    with pytest.raises(GLMRateLimitError):
+        raise_failure(dispatch("error", data))
 
 
 def test_network_error_frame_is_a_retryable_api_error() -> None:
     frame = {"choices": [{"index": 0, "delta": {}, "finish_reason": "network_error"}]}
     with pytest.raises(GLMAPIError, match="network_error") as info:
-        decode_frame("message", json.dumps(frame))
+        raise_failure(dispatch("message", json.dumps(frame)))
     assert info.value.is_retryable
+
+
+def raise_failure(reader: SSEReader) -> None:
+    assert reader.failure is not None
+    raise reader.failure
 
 
 @pytest.mark.parametrize("body", [{}, {"choices": None}, {"choices": {}}, {"choices": []}])

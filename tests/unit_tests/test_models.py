@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from langchain_glm import ChatGLM
 from langchain_glm._models import ALL_EFFORTS, MODELS, markdown_table, spec_for
-from langchain_glm.data._profiles import PROFILES
 
 NAMED = [
     "glm-4.5",
@@ -33,12 +34,19 @@ NAMED = [
 ]
 
 
+def profile(name: str) -> dict[str, Any]:
+    """The `ModelProfile` a user sees on `ChatGLM(model=name).profile`."""
+    found = ChatGLM(model=name, api_key="test-key-123").profile
+    assert found is not None
+    return dict(found)
+
+
 @pytest.mark.parametrize("name", NAMED)
 def test_every_named_model_is_in_the_table_and_has_a_profile(name: str) -> None:
     spec = spec_for(name.upper())
     assert spec is not None
     assert spec.name == name
-    assert PROFILES[name]["max_output_tokens"] == spec.max_output
+    assert profile(name)["max_output_tokens"] == spec.max_output
     assert set(spec.efforts) <= set(ALL_EFFORTS)
 
 
@@ -61,8 +69,8 @@ def test_only_the_documented_models_have_a_tokenizer() -> None:
 def test_flash_53_takes_files_and_the_text_models_do_not() -> None:
     assert MODELS["glm-5.3-flash"].inputs == frozenset({"text", "image", "video", "file"})
     assert MODELS["glm-5.3"].inputs == frozenset({"text"})
-    assert PROFILES["glm-5.3-flash"]["pdf_inputs"] is True
-    assert PROFILES["glm-5.3"]["image_inputs"] is False
+    assert profile("glm-5.3-flash")["pdf_inputs"] is True
+    assert profile("glm-5.3")["image_inputs"] is False
 
 
 def test_every_current_text_model_caps_output_at_131072() -> None:

@@ -1,4 +1,4 @@
-"""Tests for the pure retry policy (its step plan) and Retry-After parsing."""
+"""Tests for the pure retry policy (its step schedule) and Retry-After parsing."""
 
 from __future__ import annotations
 
@@ -33,15 +33,17 @@ POLICY = RetryPolicy(
 )
 
 
-def run_plan(policy: RetryPolicy, errors: list[GLMError | None]) -> list[Step]:
-    """Drive a plan with the given outcomes (None = success) and record every step."""
-    plan = policy.plan()
-    steps: list[Step] = [next(plan)]
+def run_schedule(policy: RetryPolicy, errors: list[GLMError | None]) -> list[Step]:
+    """Drive a schedule with the given outcomes (None = success) and record every step."""
+    schedule = policy.schedule()
+    steps: list[Step] = [next(schedule)]
     outcomes = iter(errors)
     try:
         while True:
             step = steps[-1]
-            steps.append(next(plan) if isinstance(step, Sleep) else plan.send(next(outcomes)))
+            steps.append(
+                next(schedule) if isinstance(step, Sleep) else schedule.send(next(outcomes))
+            )
             if isinstance(steps[-1], GiveUp):
                 return steps
     except StopIteration:
@@ -85,7 +87,7 @@ def test_retry_after_gets_up_to_a_quarter_more(rand: float, expected: float) -> 
 def test_retry_after_longer_than_the_cap_gives_up_at_once() -> None:
     error = GLMRateLimitError("busy", retry_after=3600.0)
     assert POLICY.next_delay(error, 0) is None
-    assert run_plan(POLICY, [error]) == [Send(0), GiveUp()]
+    assert run_schedule(POLICY, [error]) == [Send(0), GiveUp()]
     assert error.retry_after == 3600.0  # the caller can decide to wait that long
 
 
@@ -110,7 +112,7 @@ def test_jitter_bounds(rand: float, expected: float) -> None:
 
 def test_plan_sends_sleeps_and_gives_up() -> None:
     busy = GLMRateLimitError("busy", retry_after=0.25)
-    steps = run_plan(POLICY, [busy, GLMAPIError("boom"), GLMConnectionError("refused"), busy])
+    steps = run_schedule(POLICY, [busy, GLMAPIError("boom"), GLMConnectionError("refused"), busy])
     assert steps == [
         Send(0),
         Sleep(0.25),
@@ -124,11 +126,11 @@ def test_plan_sends_sleeps_and_gives_up() -> None:
 
 
 def test_plan_ends_on_success_and_on_a_non_retryable_error() -> None:
-    assert run_plan(POLICY, [None]) == [Send(0)]
-    assert run_plan(POLICY, [GLMAPIError("x"), None]) == [Send(0), Sleep(0.5), Send(1)]
-    assert run_plan(POLICY, [GLMAuthenticationError("bad key")]) == [Send(0), GiveUp()]
+    assert run_schedule(POLICY, [None]) == [Send(0)]
+    assert run_schedule(POLICY, [GLMAPIError("x"), None]) == [Send(0), Sleep(0.5), Send(1)]
+    assert run_schedule(POLICY, [GLMAuthenticationError("bad key")]) == [Send(0), GiveUp()]
     not_resendable = GLMTimeoutError("read timed out", retryable=False)
-    assert run_plan(POLICY, [not_resendable]) == [Send(0), GiveUp()]
+    assert run_schedule(POLICY, [not_resendable]) == [Send(0), GiveUp()]
 
 
 def test_the_policy_does_not_import_the_error_table() -> None:
