@@ -92,7 +92,7 @@ class GLMError(ModelError):
         The default rebuilds an exception as `cls(*args)`, which fails for the errors whose
         `__init__` takes required keywords (`BatchFailedError`, `BatchTimeoutError`).
         """
-        return _restore, (type(self), self.args), self.__dict__
+        return _restore, (type(self), self.args), vars(self)
 
     def __str__(self) -> str:
         code = f" {self.code}" if self.code else ""
