@@ -53,6 +53,7 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGeneration, Generation
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
+from langchain_core.tools import StructuredTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, SkipValidation
@@ -134,6 +135,33 @@ def structured_runnable(
     fallback = RunnablePassthrough.assign(parsed=lambda _: None)
     with_fallback = parse.with_fallbacks([fallback], exception_key="parsing_error")
     return RunnableMap(raw=model) | with_fallback
+
+
+def forces_an_answer_tool(forced: str | None, tools: Sequence[Any]) -> bool:
+    """Whether a forcing `tool_choice` forces an answer schema rather than an action.
+
+    An answer tool is a `StructuredTool` with neither `func` nor `coroutine`: it cannot
+    run, its arguments are the reply. `create_agent(model, response_format=Schema)`
+    (langchain 1.x, tool strategy) binds its answer so, beside the agent's tools, with
+    `tool_choice="any"`
+    (https://docs.langchain.com/oss/python/langchain/structured-output). Forcing such a
+    tool is structured output, which GLM gets by instruction as `with_structured_output`
+    does, so `bind_tools` does not warn about it. The same binding written by hand is
+    indistinguishable, by public means, and is treated alike.
+
+    Args:
+        forced: What the choice forces (`_request.forced_tool_name`): `"*"`, a name, None.
+        tools: The tools as given to `bind_tools`.
+
+    Returns:
+        True when some answer tool is among the tools the choice forces.
+    """
+    answers = {
+        t.name
+        for t in tools
+        if isinstance(t, StructuredTool) and t.func is None and t.coroutine is None
+    }
+    return bool(answers) and (forced == "*" or forced in answers)
 
 
 def _is_pydantic(schema: dict[str, Any] | type | None) -> bool:

@@ -885,8 +885,10 @@ class ChatGLM(BaseChatModel):
         a `GLMCompatibilityWarning` says so, once per model instance, here at bind
         time (silence it with
         `warnings.filterwarnings("ignore", category=GLMCompatibilityWarning)`). A
-        structured-output binding (`with_structured_output`, which passes
-        `ls_structured_output_format`) forces its tool by design and does not warn.
+        structured-output binding forces its tool by design and does not warn:
+        `with_structured_output` (it passes `ls_structured_output_format`), and
+        `create_agent(llm, response_format=Schema)`, whose answer tool has no function
+        to run (so forcing any such function-less `StructuredTool` does not warn).
         `"none"` sends no tools. Tools are checked here: at most 128, names matching
         `^[A-Za-z0-9_-]{1,64}$`, parameters a JSON-schema object.
 
@@ -904,8 +906,12 @@ class ChatGLM(BaseChatModel):
         del strict  # GLM has no strict mode (https://docs.z.ai/api-reference/llm/chat-completion).
         glm_tools = [_request.tool_to_glm(tool) for tool in tools]
         _request.check_tools(glm_tools)
-        if "ls_structured_output_format" not in kwargs:  # structured output forces by design
-            self._warn_once([_request.forced_choice_adaptation(tool_choice, glm_tools)])
+        forced = _request.forced_tool_name(tool_choice, glm_tools)
+        if forced is not None and "ls_structured_output_format" not in kwargs:
+            from langchain_glm import _structured  # see with_structured_output
+
+            if not _structured.forces_an_answer_tool(forced, tools):  # else: by design
+                self._warn_once([_request.forced_choice_adaptation(tool_choice, glm_tools)])
         if tool_choice is not None and tool_choice is not False:
             kwargs["tool_choice"] = tool_choice
         return super().bind(tools=glm_tools, **kwargs)

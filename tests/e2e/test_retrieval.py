@@ -11,6 +11,7 @@ import json
 
 import httpx
 import pytest
+from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document
 from langchain_core.vectorstores import InMemoryVectorStore
 
@@ -113,6 +114,53 @@ def test_retrieve_then_rerank(glm_server: GLMServer) -> None:
         found, "Does GLM-5.3 think?"
     )
     assert [d.page_content for d in best] == [texts[0]]
+
+
+_NOTES = [
+    Document(page_content="GLM-5.3 always thinks.", metadata={"source": "glm-5.3.md"}),
+    Document(page_content="GLM-4.6 can answer unthinking.", metadata={"source": "glm-4.6.md"}),
+    Document(page_content="Rome is the capital of Italy.", metadata={"source": "rome.md"}),
+]
+
+
+def _compression_retriever(server: GLMServer) -> ContextualCompressionRetriever:
+    emb = GLMEmbeddings(dimensions=512, base_url=server.base_url, api_key="k")
+    store = InMemoryVectorStore.from_documents(_NOTES, emb)
+    rerank = GLMRerank(top_n=2, base_url=server.base_url, api_key="k")
+    base = store.as_retriever(search_kwargs={"k": 3})
+    return ContextualCompressionRetriever(base_compressor=rerank, base_retriever=base)
+
+
+def _check_reranked(server: GLMServer, found: list[Document], question: str) -> None:
+    """Two of the three candidates, in the order and with the scores /rerank gave.
+
+    The reply is read again with plain httpx, so our client's index-to-Document mapping is
+    checked against the wire, not against itself.
+    """
+    rerank_request = server.requests[-1]
+    assert rerank_request.path.endswith("/rerank")
+    body = rerank_request.json
+    assert sorted(body["documents"]) == sorted(d.page_content for d in _NOTES)  # all 3 went
+    assert body["query"] == question
+    raw = httpx.post(f"{server.base_url}/rerank", json=body, headers={"Authorization": "Bearer k"})
+    results = sorted(raw.json()["results"], key=lambda r: -r["relevance_score"])
+    expected = [(body["documents"][r["index"]], r["relevance_score"]) for r in results[:2]]
+    assert [(d.page_content, d.metadata["relevance_score"]) for d in found] == expected
+    assert found[0].metadata["source"] == "glm-5.3.md"
+    assert expected[0][1] > expected[1][1]
+    assert all("relevance_score" not in d.metadata for d in _NOTES)  # inputs untouched
+
+
+def test_contextual_compression_retriever_reranks(glm_server: GLMServer) -> None:
+    question = "Does GLM-5.3 always think?"
+    found = _compression_retriever(glm_server).invoke(question)
+    _check_reranked(glm_server, found, question)
+
+
+async def test_contextual_compression_retriever_reranks_async(glm_server: GLMServer) -> None:
+    question = "Does GLM-5.3 always think?"
+    found = await _compression_retriever(glm_server).ainvoke(question)
+    _check_reranked(glm_server, found, question)
 
 
 def test_the_embeddings_bench_runs_against_its_raw_server(

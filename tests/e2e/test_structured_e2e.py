@@ -11,6 +11,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.exceptions import ModelRefusalError
 from langchain_core.messages import HumanMessage
+from langchain_core.tools import StructuredTool, tool
 from pydantic import BaseModel, Field
 
 from langchain_glm import ChatGLM, GLMCompatibilityWarning
@@ -141,13 +142,48 @@ def test_structured_output_never_warns_about_the_tool_it_forces(glm_server: GLMS
         llm.bind_tools([Movie], tool_choice="Movie")
 
 
-def test_create_agent_with_response_format_warns_once(glm_server: GLMServer) -> None:
+@tool
+def lookup_year(title: str) -> int:
+    """Look up a movie's release year."""
+    return 2001
+
+
+def test_create_agent_with_response_format_does_not_warn(glm_server: GLMServer) -> None:
+    """create_agent forces its answer tool with tool_choice="any": its choice, not the user's."""
     llm = ChatGLM(base_url=glm_server.base_url, api_key="k")
-    agent = create_agent(llm, tools=[], response_format=Movie)
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
+    agent = create_agent(llm, tools=[lookup_year], response_format=Movie)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         for _ in range(3):
             glm_server.reply(tool_calls=[{"name": "Movie", "arguments": MOVIE}])
             result = agent.invoke({"messages": [HumanMessage("Describe Spirited Away.")]})
             assert result["structured_response"] == Movie(**MOVIE)
-    assert _forced_choice_warnings(record) == 1
+    sent = glm_server.last_request.json
+    assert sent["tool_choice"] == "auto"  # GLM is steered by instruction, as before
+    assert [t["function"]["name"] for t in sent["tools"]] == ["lookup_year", "Movie"]
+    assert sent["messages"][0]["role"] == "system"
+
+
+ANSWER = StructuredTool(name="Movie", description="A movie.", args_schema=Movie.model_json_schema())
+"""An answer tool as create_agent builds it: a schema, no function to run."""
+
+
+@pytest.mark.parametrize(
+    ("tools", "choice", "warns"),
+    [
+        ([lookup_year, ANSWER], "any", False),  # create_agent's binding
+        ([ANSWER], "Movie", False),
+        ([lookup_year, ANSWER], "lookup_year", True),  # a real action, forced by the caller
+        ([lookup_year], "any", True),
+        ([lookup_year, Movie], "any", True),  # a pydantic class is the caller's own tool
+    ],
+    ids=["agent-answer", "answer-by-name", "action-by-name", "action-any", "pydantic-any"],
+)
+def test_only_forcing_a_function_less_tool_is_silent(
+    tools: list[Any], choice: str, warns: bool
+) -> None:
+    llm = ChatGLM(api_key="k")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        llm.bind_tools(tools, tool_choice=choice)
+    assert _forced_choice_warnings(record) == int(warns)
