@@ -86,11 +86,26 @@ class GLMError(ModelError):
         self.args = (self.message,)
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copy and pickle every subclass faithfully, whatever its `__init__` requires.
+
+        The default rebuilds an exception as `cls(*args)`, which fails for the errors whose
+        `__init__` takes required keywords (`BatchFailedError`, `BatchTimeoutError`).
+        """
+        return _restore, (type(self), self.args), vars(self)
+
     def __str__(self) -> str:
         code = f" {self.code}" if self.code else ""
         status = f" (HTTP {self.status_code})" if self.status_code is not None else ""
         request = f" [request_id={self.request_id}]" if self.request_id else ""
         return f"GLM error{code}{status}: {self.message}{request}"
+
+
+def _restore(cls: type[GLMError], args: tuple[Any, ...]) -> GLMError:
+    """An error of `cls` with `args`, its attributes set afterwards (see `__reduce__`)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
 
 
 class GLMAuthenticationError(GLMError, ModelAuthenticationError):
@@ -260,12 +275,48 @@ def _class_for(status: int | None, code: str | None) -> type[GLMError]:
     return GLMInvalidRequestError if status and 400 <= status < 500 else GLMAPIError
 
 
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""What a terminal or log reader acts on instead of showing: C0 and C1 controls (ESC starts
+an escape sequence, even newline can forge a log line), DEL, the bidi marks, embeddings,
+overrides and isolates that reorder what is shown, and lone surrogates (they cannot even be
+written out as UTF-8)."""
+
+
+def printable(text: str) -> str:
+    r"""Server text made safe to show: each unsafe character escaped visibly (`\x1b`, `\n`).
+
+    Every server-controlled string put into an error message (message, code, request id,
+    excerpts of bodies) goes through this, since exceptions reach terminals and logs.
+
+    Example:
+        >>> print(printable("bad\x1b[2Jkey\nOK \u202egnp.exe"))
+        bad\x1b[2Jkey\nOK \u202egnp.exe
+    """
+    return _UNSAFE.sub(_escaped, text)
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match[0]
+    if char in _NAMED:
+        return _NAMED[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
 def excerpt(text: str | bytes, limit: int = 200) -> str:
-    """Shorten a body for an error message: drop HTML tags, collapse whitespace, truncate."""
+    """Shorten a body for an error message: drop HTML tags, collapse whitespace, escape, truncate.
+
+    Runs of whitespace (newlines included) become one space; every other unsafe character is
+    escaped by `printable`.
+    """
     text = text[:65536]  # enough for any excerpt; never scan a whole multi-MB page
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    flat = printable(" ".join(re.sub(r"<[^>]*>", " ", text).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -288,10 +339,10 @@ def error_from_payload(
     message = detail.get("message") or excerpt(json.dumps(payload, ensure_ascii=False))
     request_id = payload.get("request_id") or detail.get("request_id")
     return _class_for(status, code)(
-        str(message),
+        printable(str(message)),
         status_code=status,
-        code=code,
-        request_id=None if request_id is None else str(request_id),
+        code=None if code is None else printable(code),
+        request_id=None if request_id is None else printable(str(request_id)),
         retry_after=retry_after,
     )
 
@@ -349,7 +400,7 @@ def error_from_response(
         proxy in the way.
     """
     if 300 <= status < 400:
-        where = headers.get("location") or headers.get("Location") or "no Location header"
+        where = printable(headers.get("location") or headers.get("Location") or "no Location")
         msg = f"unexpected redirect to {where}: check base_url (or a proxy in the way)"
         return GLMAPIError(msg, status_code=status, retryable=False)
     retry_after = parse_retry_after(headers)
@@ -385,6 +436,7 @@ def error_from_transport(exc: httpx.TransportError) -> GLMError:
     """
     cls = GLMTimeoutError if isinstance(exc, httpx.TimeoutException) else GLMConnectionError
     retryable = isinstance(exc, _BEFORE_SENDING)
-    error = cls(f"{type(exc).__name__}: {exc}".rstrip(": "), retryable=retryable)
+    message = printable(f"{type(exc).__name__}: {exc}".rstrip(": "))  # may quote the server
+    error = cls(message, retryable=retryable)
     error.__cause__ = exc
     return error

@@ -806,12 +806,7 @@ class _Submission:
         batches: list[dict[str, Any]] = []
         try:
             for n, chunk in enumerate(self.chunks):
-                name = f"langchain-glm-{n:03d}.jsonl"
-                ctype, body = multipart(name, chunk.data, uuid.uuid4().hex)
-                file = yield from _json_step(_Http("POST", "files", body, ctype))
-                file_id = file.get("id")
-                if not isinstance(file_id, str) or not _ID.fullmatch(file_id):
-                    raise malformed(f"an uploaded file without a GLM id: {excerpt(dumps(file))}")
+                file_id = yield from self._upload(n, chunk)
                 batches.append((yield from self._create(file_id, chunk)))
         except GLMError as exc:
             if batches:
@@ -819,6 +814,31 @@ class _Submission:
                 raise for_batch_job(exc, job) from exc.__cause__
             raise
         return BatchJob(self.requests, batches)
+
+    def _upload(self, n: int, chunk: Chunk) -> _Flow[str]:
+        """Upload one batch file exactly once; its id.
+
+        The file is named after this submission's token and the file's number, and
+        `POST /files` is sent without the client's own retries: after a failure whose
+        outcome is unknown, `GET /files?purpose=batch` is searched for that name (and size)
+        before the file is sent again, so a file stored before a 502 is used, not orphaned.
+        """
+        name = f"langchain-glm-{self.token}-{n:03d}.jsonl"
+        ctype, body = multipart(name, chunk.data, uuid.uuid4().hex)
+
+        def ours(file: Mapping[str, Any]) -> bool:
+            size = file.get("bytes")
+            return file.get("filename") == name and size in (None, len(chunk.data))
+
+        def lookup(cause: GLMError) -> _Flow[dict[str, Any] | None]:
+            where = f"uploading {name} failed ({cause}) and could not be checked; it may exist"
+            return _find("files?purpose=batch&limit=100", ours, where)
+
+        file = yield from _once(_Http("POST", "files", body, ctype, retries=0), lookup, _nothing)
+        file_id = file.get("id")
+        if not isinstance(file_id, str) or not _ID.fullmatch(file_id):
+            raise malformed(f"an uploaded file without a GLM id: {excerpt(dumps(file))}")
+        return file_id
 
     def _create(self, file_id: str, chunk: Chunk) -> _Flow[dict[str, Any]]:
         """Create one batch exactly once: an unknown outcome is looked up before re-sending.
@@ -831,41 +851,80 @@ class _Submission:
         meta = batch_metadata(self.metadata, self.token, chunk)
         request: dict[str, Any] = {"input_file_id": file_id, "endpoint": ENDPOINT}
         request.update(auto_delete_input_file=True, metadata=meta)
-        for attempt in itertools.count():
-            try:
-                data = yield from _json_step(_Http("POST", "batches", dumps(request), retries=0))
-                return checked_batch(data)
-            except GLMError as exc:
-                refused = exc.status_code is not None and 400 <= exc.status_code < 500
-                found = None if refused else (yield from self._lookup(chunk, exc, file_id))
-                if found is not None:
-                    return found
-                if attempt >= _CREATE_RESENDS or (refused and not exc.is_retryable):
-                    yield from _delete_files([file_id])
-                    raise
-                yield _Sleep(exc.retry_after or 0.5 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _lookup(self, chunk: Chunk, cause: GLMError, file_id: str) -> _Flow[dict[str, Any] | None]:
-        """Find this submission's batch for `chunk` in `GET /batches`, newest first."""
-        after: str | None = None
-        try:
-            for _ in range(_LIST_PAGES):
-                path = "batches?limit=100" + (f"&after={after}" if after else "")
-                page = yield from _json_step(_Http("GET", path))
-                listed = page.get("data")
-                for batch in listed if isinstance(listed, list) else []:
-                    span, token = span_of(batch) if isinstance(batch, dict) else (None, None)
-                    if token == self.token and span and span.start == chunk.start:
-                        return checked_batch(batch)
-                after = page.get("last_id") if isinstance(page.get("last_id"), str) else None
-                if page.get("has_more") is not True or not after or not _ID.fullmatch(after):
-                    return None
-        except GLMError as exc:
+        def ours(batch: Mapping[str, Any]) -> bool:
+            span, token = span_of(batch)
+            return token == self.token and span is not None and span.start == chunk.start
+
+        def lookup(cause: GLMError) -> _Flow[dict[str, Any] | None]:
             note = f"batch creation failed ({cause}) and could not be checked; it may exist:"
-            exc.add_note(f"{note} token {self.token}, input file {file_id} kept")
-            raise
-        return None
+            return _find(
+                "batches?limit=100", ours, f"{note} token {self.token}, file {file_id} kept"
+            )
+
+        step = _Http("POST", "batches", dumps(request), retries=0)
+        return checked_batch((yield from _once(step, lookup, lambda: _delete_files([file_id]))))
+
+
+def _once(
+    step: _Http,
+    lookup: Callable[[GLMError], _Flow[dict[str, Any] | None]],
+    give_up: Callable[[], _Flow[None]],
+) -> _Flow[dict[str, Any]]:
+    """Send a request that must take effect once (an upload, a create); its reply.
+
+    A failure whose outcome is unknown (5xx, timeout, dropped connection, garbage) is first
+    looked up (`lookup` finds what it made, or None); only what surely did not take effect
+    is sent again, at most `_CREATE_RESENDS` times. Before the last failure is raised,
+    `give_up` cleans up.
+    """
+    for attempt in itertools.count():
+        try:
+            return (yield from _json_step(step))
+        except GLMError as exc:
+            refused = exc.status_code is not None and 400 <= exc.status_code < 500
+            found = None if refused else (yield from lookup(exc))
+            if found is not None:
+                return found
+            if attempt >= _CREATE_RESENDS or (refused and not exc.is_retryable):
+                yield from give_up()
+                raise
+            yield _Sleep(exc.retry_after or 0.5 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find(
+    path: str, match: Callable[[Mapping[str, Any]], bool], where: str
+) -> _Flow[dict[str, Any] | None]:
+    """The first object of a GLM list (`GET path`, paged by `after`) that `match`es, or None.
+
+    Reads at most `_LIST_PAGES` pages of 100 (GLM keeps 1,000 files per account). The
+    cursor is the page's `last_id`, else its last object's id. A failed look-up is raised
+    with the note `where` (the outcome stays unknown).
+    """
+    after: str | None = None
+    try:
+        for _ in range(_LIST_PAGES):
+            page = yield from _json_step(_Http("GET", path + (f"&after={after}" if after else "")))
+            listed = page.get("data")
+            objects = [i for i in listed if isinstance(i, dict)] if isinstance(listed, list) else []
+            for item in objects:
+                if match(item):
+                    return item
+            after = page.get("last_id") or (objects[-1].get("id") if objects else None)
+            if page.get("has_more") is not True or not isinstance(after, str):
+                return None
+            if not _ID.fullmatch(after):
+                return None
+    except GLMError as exc:
+        exc.add_note(where)
+        raise
+    return None
+
+
+def _nothing() -> _Flow[None]:
+    """No clean-up to do."""
+    yield from ()
 
 
 def submission(

@@ -4,9 +4,9 @@ A batch walks validating → in_progress → finalizing → completed (or failed
 one step per ``GET /batches/{id}``. ``state`` (``GLMService.batch_state``) holds the settings
 ``auto_advance`` (default True; False: only `advance_batches`, `expire_batches` move) and
 ``lines_per_step`` (default all: the lines answered per step), and the store: ``files`` (id →
-``{"id", "content"}``), ``batches`` (id → the batch object as sent), ``work`` (id →
-``keep_input``, the ``lines`` left, the ``ok`` and ``failed`` rows), ``seq`` (the last id
-number) and ``answer`` (the scripting, set by `handle`).
+the file object as ``GET /files`` lists it, plus its ``content``), ``batches`` (id → the batch
+object as sent), ``work`` (id → ``keep_input``, the ``lines`` left, the ``ok`` and ``failed``
+rows), ``seq`` (the last id number) and ``answer`` (the scripting, set by `handle`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,18 @@ def _move(batch: dict[str, Any], status: str) -> None:
 
 def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
     """Split a ``multipart/form-data`` body into ``{field name: raw value}`` (stdlib `email`)."""
+    return {name: value for name, (_, value) in multipart_parts(content_type, body).items()}
+
+
+def multipart_parts(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """Split a ``multipart/form-data`` body into ``{field name: (filename or None, value)}``."""
     head = f"Content-Type: {content_type}\r\n\r\n".encode()
     parts = email.message_from_bytes(head + body, policy=email.policy.HTTP).iter_parts()
     named = ((p.get_param("name", header="content-disposition"), p) for p in parts)
-    return {str(name): bytes(part.get_payload(decode=True)) for name, part in named}
+    return {
+        str(name): (part.get_filename(), bytes(part.get_payload(decode=True)))
+        for name, part in named
+    }
 
 
 def _parse(content: bytes) -> tuple[list[dict[str, Any]], str | None]:
@@ -96,12 +104,31 @@ class _Batches:
         return new_id
 
     def route_post_files(self, request: RecordedRequest, _: str) -> Any:
-        fields = multipart_fields(request.headers.get("content-type", ""), request.body)
-        if fields.get("purpose") != b"batch" or "file" not in fields:
+        parts = multipart_parts(request.headers.get("content-type", ""), request.body)
+        if parts.get("purpose", (None, b""))[1] != b"batch" or "file" not in parts:
             return 400, error_body("1210", "multipart form needs a `file` and purpose=batch")
-        file_id = self._add(self.files, "file_", {"content": fields["file"]})
-        obj = {"id": file_id, "object": "file", "bytes": len(fields["file"]), "purpose": "batch"}
-        return obj | {"created_at": _now(), "filename": "batch.jsonl"}
+        filename, content = parts["file"]
+        return self._file(content, filename or "file")
+
+    def _file(self, content: bytes, filename: str) -> dict[str, Any]:
+        """Store a file; its file object (without the content), as GLM lists it."""
+        obj = {"object": "file", "bytes": len(content), "created_at": _now()}
+        file_id = self._add(self.files, "file_", obj | {"filename": filename, "purpose": "batch"})
+        self.files[file_id]["content"] = content
+        return self._public(file_id)
+
+    def _public(self, file_id: str) -> dict[str, Any]:
+        return {k: v for k, v in self.files[file_id].items() if k != "content"}
+
+    def route_get_files(self, request: RecordedRequest, _: str) -> Any:
+        """``GET /files?purpose=&limit=&after=``: newest first, `has_more`, no first/last id."""
+        query = {key: values[0] for key, values in parse_qs(request.query).items()}
+        purpose = query.get("purpose")
+        ids = [i for i in sorted(self.files, reverse=True) if purpose in (None, "batch")]
+        start = ids.index(query["after"]) + 1 if query.get("after") in ids else 0
+        end = start + min(max(int(query.get("limit", "20")), 1), 100)
+        page = [self._public(i) for i in ids[start:end]]
+        return {"object": "list", "data": page, "has_more": end < len(ids)}
 
     def route_get_files_id_content(self, _: RecordedRequest, file_id: str) -> Any:
         return WireReply.of(200, self.files[file_id]["content"], "application/octet-stream")
@@ -189,7 +216,8 @@ class _Batches:
         for key, rows in (("output_file_id", work["ok"]), ("error_file_id", work["failed"])):
             if rows:  # newest answer first, as GLM writes them
                 content = b"".join(dumps(row) + b"\n" for row in reversed(rows))
-                batch[key] = self._add(self.files, "file_", {"content": content})
+                name = f"{batch['id']}_{key.removesuffix('_file_id')}.jsonl"
+                batch[key] = self._file(content, name)["id"]
         _move(batch, end)
 
 

@@ -88,6 +88,22 @@ def request_json(raw: bytes) -> Any:
     return json.loads(raw.partition(b"\r\n\r\n")[2] or b"null")
 
 
+def upload_of(raw: bytes) -> tuple[str, int]:
+    """(filename, size in bytes) of the file in a raw multipart `POST files` request."""
+    body = raw.partition(b"\r\n\r\n")[2]
+    found = re.search(rb'name="file"; filename="([^"]*)"\r\n[^\r]*\r\n\r\n', body)
+    assert found, "no file part in the upload"
+    boundary = body.split(b"\r\n", 1)[0]
+    content = body[found.end() :].split(b"\r\n" + boundary, 1)[0]
+    return found[1].decode(), len(content)
+
+
+def file_object(file_id: str, filename: str, size: int) -> dict[str, Any]:
+    """A file object as `GET files` lists it."""
+    return {"id": file_id, "object": "file", "bytes": size, "created_at": 1, "filename": filename,
+            "purpose": "batch"}  # fmt: skip
+
+
 def cut_then_reset(status: int, content: bytes, sent: int) -> Play:
     """Announce `content`, send only its first `sent` bytes, then reset the connection."""
 
@@ -135,12 +151,14 @@ class Routes:
     Attributes:
         table: Plays per route, used in order; the last one repeats.
         seen: `METHOD path` of every request, in order.
+        targets: The request target (path and query) of every request, in order.
         bodies: Raw bodies of every request, in order.
     """
 
     def __init__(self) -> None:
         self.table: dict[str, list[Play]] = {}
         self.seen: list[str] = []
+        self.targets: list[str] = []
         self.bodies: list[bytes] = []
 
     def on(self, route: str, *plays: Play | dict[str, Any] | list[Any]) -> Routes:
@@ -159,6 +177,7 @@ class Routes:
         method, target = request_line.split(" ")[:2]
         route = f"{method} {target.removeprefix(PREFIX).split('?')[0]}"
         self.seen.append(route)
+        self.targets.append(target)
         self.bodies.append(raw.partition(b"\r\n\r\n")[2])
         plays = self.table.get(route)
         if not plays:
@@ -171,6 +190,29 @@ class Routes:
         """The custom_ids of every uploaded batch file."""
         for body in self.bodies:
             yield from re.findall(r'"custom_id":"([^"]+)"', body.decode("utf-8", "replace"))
+
+    def stored_then_lost(self, file_id: str, *, before: int = 0) -> Play:
+        """Answer `POST files` with a 502 after storing the upload: `GET files` then lists it.
+
+        The listing has `before` other files first (on a first page of that many, with
+        `has_more`), and the stored file as GLM lists it: `id`, `filename`, `bytes`.
+        """
+
+        async def play(w: Writer, raw: bytes) -> bool:
+            name, size = upload_of(raw)
+            others = [file_object(f"file_other{n}", f"other-{n}.jsonl", 10) for n in range(before)]
+            pages = [others] if others else []
+            pages.append(
+                [file_object("file_same_name", name, size + 1), file_object(file_id, name, size)]
+            )
+            for n, page in enumerate(pages):
+                self.on(
+                    "GET files", {"object": "list", "data": page, "has_more": n < len(pages) - 1}
+                )
+            lost = {"error": {"code": "500", "message": "bad gateway"}}
+            return await s.json_reply(lost, 502)(w, raw)
+
+        return play
 
     def created(self, bid: str, status: str = "validating") -> Play:
         """Answer `POST batches` with a batch holding the metadata the client sent."""

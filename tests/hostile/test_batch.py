@@ -300,6 +300,52 @@ def test_a_502_on_create_is_looked_up_not_resent(
     assert routes.count("GET batches") == 1
 
 
+def test_a_502_on_upload_is_looked_up_not_resent(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    llm = model(hostile, max_retries=2)
+    routes.on("POST files", routes.stored_then_lost("file_in", before=2))
+    routes.on("POST batches", routes.created("batch_9"))
+    job = run(mode, lambda: llm.batch_submit(["a", "b"]), lambda: llm.abatch_submit(["a", "b"]))
+    assert job.id == "batch_9"
+    assert routes.seen == ["POST files", "GET files", "GET files", "POST batches"]
+    assert b.request_json(b"\r\n\r\n" + routes.bodies[-1])["input_file_id"] == "file_in"
+    listed = [t for t in routes.targets if t.startswith(b.PREFIX + "files?")]
+    assert all("purpose=batch" in t for t in listed)
+    assert "after=file_other1" in listed[1]
+    name, _ = b.upload_of(b"\r\n\r\n" + routes.bodies[0])
+    token = b.request_json(b"\r\n\r\n" + routes.bodies[-1])["metadata"]["langchain_glm_token"]
+    assert name == f"langchain-glm-{token}-000.jsonl"
+
+
+def test_an_upload_not_found_after_a_reset_is_sent_again(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    llm = model(hostile, max_retries=2)
+    routes.on("POST files", b.reset_now(), {"id": "file_in", "object": "file"})
+    others = [b.file_object("file_x", "langchain-glm-0000000000000000-000.jsonl", 5)]
+    routes.on("GET files", {"object": "list", "data": others, "has_more": False})
+    routes.on("POST batches", routes.created("batch_9"))
+    job = run(mode, lambda: llm.batch_submit(["a"]), lambda: llm.abatch_submit(["a"]))
+    assert job.id == "batch_9"
+    assert routes.seen == ["POST files", "GET files", "POST files", "POST batches"]
+    assert routes.bodies[0] == routes.bodies[2]  # the same file, under the same name
+    assert b.upload_of(b"\r\n\r\n" + routes.bodies[0])[0].startswith("langchain-glm-")
+
+
+def test_an_upload_that_cannot_be_checked_is_not_resent(
+    hostile: HostileServer, routes: b.Routes, mode: str
+) -> None:
+    llm = model(hostile, max_retries=2)
+    routes.on("POST files", s.json_reply({"error": {"code": "500", "message": "x"}}, 502))
+    routes.on("GET files", s.json_reply({"error": {"code": "500", "message": "down"}}, 503))
+    with pytest.raises(GLMAPIError) as raised:
+        run(mode, lambda: llm.batch_submit(["a"]), lambda: llm.abatch_submit(["a"]))
+    assert routes.count("POST files") == 1  # the list GET is retried, the upload never
+    assert set(routes.seen) == {"POST files", "GET files"}
+    assert any("may exist" in note for note in getattr(raised.value, "__notes__", []))
+
+
 def test_a_create_that_surely_failed_deletes_its_upload(
     hostile: HostileServer, routes: b.Routes, mode: str
 ) -> None:

@@ -479,6 +479,26 @@ def test_emulation_cancel_expire_and_list(emulator: Emulator) -> None:
     assert rest["has_more"] is False
 
 
+def test_emulation_lists_files_by_name_newest_first(emulator: Emulator) -> None:
+    content = b"".join(dumps(line) + b"\n" for line in _lines(1))
+    with emulator.http() as http:
+        made = [
+            http.post("/files", data={"purpose": "batch"}, files={"file": (name, content)}).json()
+            for name in ("a.jsonl", "b.jsonl", "c.jsonl")
+        ]
+        page = http.get("/files", params={"purpose": "batch", "limit": 2}).json()
+        rest = http.get("/files", params={"purpose": "batch", "after": page["data"][-1]["id"]})
+        other = http.get("/files", params={"purpose": "agent"}).json()
+    assert [f["filename"] for f in made] == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    assert [f["filename"] for f in page["data"]] == ["c.jsonl", "b.jsonl"]
+    assert page["has_more"] is True
+    assert set(page["data"][0]) == {"id", "object", "bytes", "created_at", "filename", "purpose"}
+    assert page["data"][0]["bytes"] == len(content)
+    assert [f["id"] for f in rest.json()["data"]] == [made[0]["id"]]
+    assert rest.json()["has_more"] is False
+    assert other["data"] == []
+
+
 def test_span_of_reads_only_well_formed_metadata() -> None:
     meta = {"langchain_glm_start": "3", "langchain_glm_count": "2", "langchain_glm_token": TOKEN}
     assert span_of({"id": "b", "metadata": meta}) == (Span("b", 3, 2), TOKEN)

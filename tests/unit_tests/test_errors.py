@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 
@@ -21,6 +22,8 @@ from langchain_core.exceptions import (
 )
 
 from langchain_glm._errors import (
+    BatchFailedError,
+    BatchTimeoutError,
     GLMAPIError,
     GLMAuthenticationError,
     GLMConnectionError,
@@ -36,6 +39,7 @@ from langchain_glm._errors import (
     error_from_payload,
     error_from_response,
     error_from_transport,
+    printable,
 )
 
 API_KEY = "sk-never-shown.0123456789abcdef"
@@ -247,3 +251,57 @@ def test_api_key_from_request_never_leaks_into_error() -> None:
     assert isinstance(error, GLMAuthenticationError)
     rendered = [str(error), repr(error), repr(vars(error)), repr(error.args)]
     assert not any(API_KEY in text or "never-shown" in text for text in rendered)
+
+
+# ------------------------------------------------- server text shown safely, copies faithful
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+        ("a\nb\rc\td", "a\\nb\\rc\\td"),
+        ("\x00\x07\x7f", "\\x00\\x07\\x7f"),
+        ("\x85\x9b", "\\x85\\x9b"),
+        ("\u202egnp.exe\u2066\u200f", "\\u202egnp.exe\\u2066\\u200f"),
+        ("\u2028\ud800", "\\u2028\\ud800"),
+        ("余额不足 é ✓ …", "余额不足 é ✓ …"),
+    ],
+)
+def test_printable_escapes_every_control_visibly(raw: str, shown: str) -> None:
+    assert printable(raw) == shown
+    assert printable(raw).isprintable()
+
+
+def test_server_text_in_every_error_field_is_escaped() -> None:
+    evil = "m\x1b]8;;http://e.example\x07\nforged\u202e"
+    body = {"error": {"code": f"1\x1b{evil}", "message": evil}, "request_id": evil}
+    errors = [
+        error_from_response(400, json.dumps(body).encode(), {}),
+        error_from_response(502, f"<p>{evil}</p>".encode(), {}),
+        error_from_response(302, b"", {"location": evil}),
+        error_from_payload(body),
+    ]
+    for error in errors:
+        fields = [str(error), repr(error), error.message, error.code or "", error.request_id or ""]
+        assert all(c.isprintable() for text in fields for c in text), fields
+        assert "\\x1b]8;;" in str(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        GLMRateLimitError("busy", status_code=429, code="1302", request_id="r1", retry_after=2),
+        BatchFailedError("bad file", batch_id="batch_1"),
+        BatchTimeoutError("still running", job_id="batch_2"),
+    ],
+)
+def test_errors_copy_and_pickle_with_every_attribute(error: GLMError) -> None:
+    error.custom_id = "lcg-x"
+    error.add_note("a note")
+    for twin in (copy.copy(error), pickle.loads(pickle.dumps(error))):  # noqa: S301 - our own
+        assert type(twin) is type(error)
+        assert twin is not error
+        assert vars(twin) == vars(error)
+        assert str(twin) == str(error)
+        assert twin.args == error.args
