@@ -27,8 +27,12 @@ def check_texts(texts: list[str]) -> None:
     """Refuse, before sending, what GLM cannot embed: a non-string or an empty text.
 
     Raises:
-        ValueError: Naming the index of the first bad text.
+        ValueError: For one string instead of a list (its characters would each be
+            embedded), or naming the index of the first bad text.
     """
+    if isinstance(texts, str):
+        msg = "texts is one string, not a list of strings: pass [text], or use embed_query"
+        raise ValueError(msg)
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             msg = f"texts[{index}] is a {type(text).__name__}, not a string"

@@ -106,6 +106,9 @@ class GLMRerank(GLMAPISettings, BaseDocumentCompressor):
 
     def _texts(self, documents: Sequence[str | Document], query: str) -> tuple[list[str], str]:
         """Check the texts (or cut them, with `truncate`), before anything is sent."""
+        if isinstance(documents, str):  # each character would be ranked as a document
+            msg = "documents is one string, not a sequence of texts or Documents"
+            raise ValueError(msg)
         texts = [d.page_content if isinstance(d, Document) else d for d in documents]
         named = [(f"documents[{i}]", text) for i, text in enumerate(texts)]
         cut = []

@@ -100,6 +100,13 @@ def test_dimensions_are_checked_per_model(model: str, dimensions: int, takes: st
         GLMEmbeddings(model=model, dimensions=dimensions, api_key=KEY)
 
 
+async def test_one_string_is_refused_not_embedded_per_character(mode: str) -> None:
+    glm = GLMTransport()
+    with pytest.raises(ValueError, match="texts is one string, not a list of strings"):
+        await _embed(_model(glm), "hello", mode)  # type: ignore[arg-type]
+    assert glm.requests == []  # not five billed one-character embeddings
+
+
 async def test_dimensions_changed_later_are_checked_before_sending(mode: str) -> None:
     glm = GLMTransport()
     model = _model(glm)

@@ -138,6 +138,7 @@ async def test_empty_list_sends_nothing(mode: str) -> None:
         (["ok", " "], "q", "documents[1] must be a non-empty string"),
         (["ok", 7], "q", "documents[1] must be a non-empty string, not 7"),
         (["ok"], "", "query must be a non-empty string"),
+        ("one text", "q", "documents is one string, not a sequence"),  # not 8 documents
     ],
 )
 async def test_bad_text_is_refused_before_sending(
