@@ -31,6 +31,7 @@ from langchain_core.documents import Document
 from langchain_glm._errors import malformed
 from langchain_glm._platform import GLMAPISettings
 from langchain_glm._websearch import clean
+from langchain_glm.web import url_problem
 
 __all__ = ["GLMLayoutLoader"]
 
@@ -80,9 +81,11 @@ def check_url_source(url: str) -> str:
     Raises:
         ValueError: Otherwise.
     """
-    parsed = httpx.URL(url)
-    if not parsed.host or Path(parsed.path).suffix.lower() in _OTHER_TYPES:
-        msg = f"{url!r}: GLM-OCR reads PDF, JPG and PNG files from absolute http(s) URLs"
+    problem = url_problem(url)
+    if problem is None and Path(httpx.URL(url).path).suffix.lower() in _OTHER_TYPES:
+        problem = "names another file type"
+    if problem is not None:
+        msg = f"{url!r} {problem}: GLM-OCR reads PDF, JPG and PNG files from absolute http(s) URLs"
         raise ValueError(msg)
     return url
 

@@ -119,23 +119,30 @@ class WebReaderInput(BaseModel):
     url: str = Field(description="Absolute http(s) URL of the page to read.")
 
 
+def url_problem(url: Any) -> str | None:
+    """What keeps `url` from being an absolute http(s) URL with a host, or None."""
+    if not isinstance(url, str):
+        return "is not a string"
+    if url != url.strip() or any(ord(c) < 32 or c == " " for c in url):
+        return "holds spaces or control characters"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"is not a valid URL ({exc})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "is not an absolute http(s) URL"
+    if "%" in parsed.host:  # httpx percent-encodes what a host may not hold ("[bad")
+        return "has an invalid host"
+    return None
+
+
 def check_url(url: Any) -> str:
     """Return `url` if it is an absolute http(s) URL with a host.
 
     Raises:
         ValueError: Otherwise (nothing is sent).
     """
-    problem = None if isinstance(url, str) else "is not a string"
-    if problem is None and (url != url.strip() or any(ord(c) < 32 for c in url)):
-        problem = "holds spaces or control characters"
-    if problem is None:
-        try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            problem = f"is not a valid URL ({exc})"
-        else:
-            if parsed.scheme not in ("http", "https") or not parsed.host:
-                problem = "is not an absolute http(s) URL"
+    problem = url_problem(url)
     if problem is not None:
         msg = f"url {url!r} {problem}: GLM's reader reads http:// and https:// pages"
         raise ValueError(msg)

@@ -200,6 +200,8 @@ def test_bad_k_is_refused(glm: GLMTransport, k: int) -> None:
         " https://docs.z.ai/",
         "https://docs.z.ai/\r\nHost: evil",
         "",
+        "http://[bad/page",  # httpx would send the host percent-encoded
+        "https://docs.z.ai/a page",
     ],
 )
 def test_reader_refuses_anything_but_absolute_http_urls(glm: GLMTransport, url: str) -> None:
@@ -565,8 +567,10 @@ def test_bad_loader_options_are_refused(args: dict[str, Any], problem: str) -> N
 
 
 @pytest.mark.parametrize(
-    "url", ["https://e.example/page.docx", "https://e.example/a.html", "http:///x.pdf"]
-)
+    "url",
+    ["https://e.example/page.docx", "https://e.example/a.html", "http:///x.pdf",
+     "http://[bad/x.pdf", "https://e.example/my report.pdf", "https://e.example/a.pdf\n"],
+)  # fmt: skip
 def test_urls_glm_cannot_read_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="PDF, JPG and PNG"):
         GLMLayoutLoader(url)
