@@ -10,7 +10,8 @@ one object, so both forms are read. `_SearchOptions` holds the settings shared b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal, Self, get_args
 
 from langchain_core.documents import Document
@@ -98,8 +99,13 @@ def search_payload(
     return {key: value for key, value in body.items() if value is not None}
 
 
-def search_results(reply: Mapping[str, Any]) -> list[dict[str, Any]]:
+def search_results(reply: Mapping[str, Any], limit: int = MAX_COUNT) -> list[dict[str, Any]]:
     """The results of a search reply, in GLM's order: the documented list or the SDK's object.
+
+    Args:
+        reply: GLM's reply.
+        limit: The `count` asked for; results past it (GLM returns at most `count`) are
+            not read, so a server cannot size what a model or a caller is handed.
 
     Raises:
         GLMAPIError: If `search_result` is neither a list of objects nor one object.
@@ -110,6 +116,7 @@ def search_results(reply: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = [found] if isinstance(found, Mapping) else found
     if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
         raise malformed("search_result is not a list of result objects")
+    items = items[:limit]
     return [dict(item) for item in items]
 
 
@@ -177,3 +184,18 @@ class SearchOptions(GLMAPISettings):
             domain=self.search_domain_filter,
             content_size=self.content_size,
         )
+
+    def _search(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send a checked body; the results, at most the `count` asked for."""
+        results: list[dict[str, Any]] = self._post(PATH, body, _within(body))
+        return results
+
+    async def _asearch(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Async twin of `_search`."""
+        results: list[dict[str, Any]] = await self._apost(PATH, body, _within(body))
+        return results
+
+
+def _within(body: dict[str, Any]) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
+    """The reply check of a search: its results, at most the `count` the body asks for."""
+    return partial(search_results, limit=body["count"])

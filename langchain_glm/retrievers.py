@@ -26,10 +26,8 @@ from pydantic import Field
 
 from langchain_glm._websearch import (
     MAX_COUNT,
-    PATH,
     SearchOptions,
     result_documents,
-    search_results,
 )
 
 __all__ = ["GLMSearchRetriever"]
@@ -49,7 +47,7 @@ class GLMSearchRetriever(SearchOptions, BaseRetriever):
     ) -> list[Document]:
         """Search once; `k` overrides the field for this call."""
         body = self._search_body(query, self.k if k is None else k)
-        return result_documents(self._post(PATH, body, search_results))
+        return result_documents(self._search(body))
 
     async def _aget_relevant_documents(
         self,
@@ -60,4 +58,4 @@ class GLMSearchRetriever(SearchOptions, BaseRetriever):
     ) -> list[Document]:
         """Async twin of `_get_relevant_documents`."""
         body = self._search_body(query, self.k if k is None else k)
-        return result_documents(await self._apost(PATH, body, search_results))
+        return result_documents(await self._asearch(body))

@@ -29,12 +29,10 @@ from langchain_glm._errors import malformed
 from langchain_glm._platform import GLMAPISettings
 from langchain_glm._websearch import (
     MAX_COUNT,
-    PATH,
     RecencyFilter,
     SearchOptions,
     clean,
     results_text,
-    search_results,
 )
 
 __all__ = ["GLMWebReader", "GLMWebSearch"]
@@ -95,7 +93,7 @@ class GLMWebSearch(SearchOptions, BaseTool):
         body = self._search_body(
             query, self.count if count is None else count, search_recency_filter
         )
-        results = self._post(PATH, body, search_results)
+        results = self._search(body)
         return results_text(results), results
 
     async def _arun(
@@ -109,7 +107,7 @@ class GLMWebSearch(SearchOptions, BaseTool):
         body = self._search_body(
             query, self.count if count is None else count, search_recency_filter
         )
-        results = await self._apost(PATH, body, search_results)
+        results = await self._asearch(body)
         return results_text(results), results
 
 

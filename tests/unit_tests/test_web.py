@@ -301,6 +301,24 @@ def test_both_search_result_forms_are_read(search_result: Any) -> None:
     assert [d.page_content for d in docs] == ["c"]
 
 
+def test_results_past_the_count_asked_are_not_read() -> None:
+    many = [{**ONE, "title": f"r{n}", "link": f"https://x.example/{n}"} for n in range(5000)]
+    body = json.dumps({"search_result": many}).encode()
+    transport = httpx.MockTransport(raw(body))  # a server ignoring `count`
+    settings: dict[str, Any] = {"api_key": KEY, "http_client": httpx.Client(transport=transport)}
+    settings["http_async_client"] = httpx.AsyncClient(transport=transport)
+    message = call(GLMWebSearch(count=3, **settings), {"query": "x"})
+    assert [r["title"] for r in message.artifact] == ["r0", "r1", "r2"]
+    assert "4. " not in message.content
+    message = call(GLMWebSearch(**settings), {"query": "x", "count": 2})
+    assert len(message.artifact) == 2
+    text = asyncio.run(GLMWebSearch(**settings).ainvoke({"query": "x", "count": 4}))
+    assert "4. r3" in text
+    assert "5. " not in text
+    assert len(GLMSearchRetriever(k=2, **settings).invoke("x")) == 2
+    assert len(asyncio.run(GLMSearchRetriever(**settings).ainvoke("x", k=5))) == 5
+
+
 def counted(body: bytes, sent: list[httpx.Request]) -> httpx.Client:
     """A client whose every request is answered with `body` and appended to `sent`."""
 
