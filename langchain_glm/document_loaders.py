@@ -131,11 +131,26 @@ def _elements(page: Any) -> list[dict[str, Any]]:
     return [element for _, element in sorted(enumerate(page), key=_reading_order)]
 
 
-def _num_pages(reply: dict[str, Any], parsed: int) -> int:
-    """The document's page count (`data_info.num_pages`), else the pages parsed."""
+def _num_pages(reply: dict[str, Any], first_page: int, parsed: int) -> int:
+    """The document's page count (`data_info.num_pages`), else the last page parsed.
+
+    The server's count is taken only when it is a whole number reaching at least the last
+    page parsed: a count of 0, -5 or 2 beside pages 3-4 is GLM's mistake, not the file's.
+    """
+    last = first_page + parsed - 1 if parsed else 0
     info = reply.get("data_info")
     total = info.get("num_pages") if isinstance(info, dict) else None
-    return total if isinstance(total, int) and not isinstance(total, bool) else parsed
+    if isinstance(total, int) and not isinstance(total, bool) and total >= max(last, 1):
+        return total
+    return last
+
+
+def _layout(element: dict[str, Any]) -> dict[str, Any]:
+    """An element's `label` (control characters removed) and `bbox_2d` (4 numbers, or None)."""
+    box = element.get("bbox_2d")
+    if not (isinstance(box, list) and len(box) == 4 and all(type(v) in (int, float) for v in box)):
+        box = None
+    return {"label": clean(element.get("label")), "bbox_2d": box}
 
 
 def _check_pages(start: Any, end: Any) -> tuple[int | None, int | None]:
@@ -171,14 +186,13 @@ def page_documents(reply: dict[str, Any], source: str, first_page: int) -> list[
     pages = reply.get("layout_details")
     if not isinstance(pages, list):
         raise malformed("reply has no layout_details list")
-    total = _num_pages(reply, len(pages))
+    total = _num_pages(reply, first_page, len(pages))
     docs = []
     for offset, page in enumerate(pages):
         elements = _elements(page)
         texts = [clean(e.get("content")) for e in elements]
         metadata = {"source": source, "page": first_page + offset, "num_pages": total}
-        layout = [{"label": e.get("label"), "bbox_2d": e.get("bbox_2d")} for e in elements]
-        metadata["elements"] = layout
+        metadata["elements"] = [_layout(e) for e in elements]
         docs.append(Document(page_content="\n\n".join(t for t in texts if t), metadata=metadata))
     return docs
 
@@ -244,7 +258,8 @@ class GLMLayoutLoader(BaseLoader):
     def _documents(self, reply: dict[str, Any]) -> list[Document]:
         if self.mode == "single":
             pages = reply.get("layout_details")
-            total = _num_pages(reply, len(pages) if isinstance(pages, list) else 0)
+            parsed = len(pages) if isinstance(pages, list) else 0
+            total = _num_pages(reply, self.start_page or 1, parsed)
             metadata = {"source": self.file_path, "num_pages": total}
             return [Document(page_content=clean(reply.get("md_results")), metadata=metadata)]
         return page_documents(reply, self.file_path, self.start_page or 1)

@@ -490,6 +490,28 @@ def test_elements_are_joined_in_reading_order(glm: GLMTransport, tmp_path: Path)
     assert glm.last_request.json["file"].startswith("data:image/png;base64,")
 
 
+@pytest.mark.parametrize("num_pages", [0, -5, 1, True, "9", 10**40])
+def test_the_servers_page_count_and_layout_are_checked(num_pages: Any, tmp_path: Path) -> None:
+    element = {"index": 0, "label": "te\x1b[2Jxt", "content": "c", "bbox_2d": [0, 0, 9, 9]}
+    odd = {"index": 1, "label": None, "content": "d", "bbox_2d": "x" * 100}
+    reply = {"layout_details": [[element], [element, odd]], "data_info": {"num_pages": num_pages}}
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"%PDF-1.4\n")
+    client = httpx.Client(transport=httpx.MockTransport(raw(json.dumps(reply).encode())))
+    docs = GLMLayoutLoader(path, start_page=3, api_key=KEY, http_client=client).load()
+    expected = num_pages if num_pages == 10**40 else 4  # pages 3-4 were parsed
+    assert [(d.metadata["page"], d.metadata["num_pages"]) for d in docs] == [
+        (3, expected),
+        (4, expected),
+    ]
+    assert docs[1].metadata["elements"] == [
+        {"label": "te[2Jxt", "bbox_2d": [0, 0, 9, 9]},  # the escape removed, as in the text
+        {"label": "", "bbox_2d": None},
+    ]
+    single = GLMLayoutLoader(path, mode="single", start_page=3, api_key=KEY, http_client=client)
+    assert single.load()[0].metadata["num_pages"] == expected
+
+
 def test_page_range_and_single_mode(glm: GLMTransport, tmp_path: Path) -> None:
     path = tmp_path / "r.pdf"
     path.write_bytes(tiny_pdf(["a", "b", "c", "d"]))
