@@ -42,6 +42,11 @@ def clean(value: Any) -> str:
     )
 
 
+def _cleaned(value: Any) -> Any:
+    """`clean` text; any other value (None, a number) as it is."""
+    return clean(value) if isinstance(value, str) else value
+
+
 def check_count(count: Any) -> int:
     """Return `count` if GLM takes it (an int from 1 to 50).
 
@@ -138,11 +143,14 @@ def results_text(results: list[dict[str, Any]]) -> str:
 
 
 def result_documents(results: list[dict[str, Any]]) -> list[Document]:
-    """One Document per result: the content, with title/source/publish_date/media/icon."""
+    """One Document per result: the content, with title/source/publish_date/media/icon.
+
+    Text values are `clean`ed like the content (a title may carry terminal escapes).
+    """
     docs = []
     for item in results:
-        metadata = {key: item.get(key) for key in _METADATA}
-        metadata["source"] = item.get("link")
+        metadata = {key: _cleaned(item.get(key)) for key in _METADATA}
+        metadata["source"] = _cleaned(item.get("link"))
         docs.append(Document(page_content=clean(item.get("content")), metadata=metadata))
     return docs
 

@@ -378,6 +378,12 @@ def test_server_text_cannot_drive_a_terminal(glm: GLMTransport) -> None:
     assert "\x00" not in message.content
     assert message.content.startswith("1. [2J]0;pwnedTitle")
     assert message.artifact[0]["title"].startswith("\x1b")  # the raw result, as GLM sent it
+    for docs in (
+        GLMSearchRetriever(**on(glm)).invoke("x"),
+        asyncio.run(GLMSearchRetriever(**on(glm)).ainvoke("x")),
+    ):
+        assert docs[0].metadata["title"] == "[2J]0;pwnedTitle"
+        assert docs[0].page_content == "ab"
 
 
 def test_retriever_documents_and_k(glm: GLMTransport) -> None:
