@@ -25,6 +25,9 @@ PATH = "web_search"
 """Path of the Web Search API under the base URL."""
 MAX_COUNT = 50
 """Most results GLM returns for one search."""
+MAX_RESULT_CHARS = 10_000
+"""Most characters of one result's content in the text for a model (GLM's `high` content
+size is ~2,500); a longer one is cut there with a note, and stays whole in the artifact."""
 RecencyFilter = Literal["oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit"]
 """How recent results must be."""
 ContentSize = Literal["medium", "high"]
@@ -137,9 +140,20 @@ def results_text(results: list[dict[str, Any]]) -> str:
         lines = [f"{number}. {clean(item.get('title')) or '(untitled)'}"]
         lines.append(f"   {clean(item.get('link'))}" + (f" ({about})" if about else ""))
         if item.get("content"):
-            lines.append(f"   {clean(item.get('content'))}")
+            content = cut(clean(item["content"]), MAX_RESULT_CHARS, "the whole result", " ")
+            lines.append(f"   {content}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def cut(text: str, limit: int, whole: str, sep: str = "\n\n") -> str:
+    """`text` for a model, cut at `limit` characters with a note naming where `whole` is."""
+    if len(text) <= limit:
+        return text
+    return (
+        f"{text[:limit]}{sep}[cut: the first {limit:,} of {len(text):,} characters; "
+        f"{whole} is in the tool result's artifact]"
+    )
 
 
 def result_documents(results: list[dict[str, Any]]) -> list[Document]:

@@ -32,6 +32,7 @@ from langchain_glm._websearch import (
     RecencyFilter,
     SearchOptions,
     clean,
+    cut,
     results_text,
 )
 
@@ -166,13 +167,7 @@ def page_text(page: dict[str, Any], max_chars: int) -> str:
     if title and content.startswith(heading + "\n"):  # the page's own title, said once
         content = content[len(heading) :].lstrip("\n")
     text = (f"{heading}\n\n" if title else "") + f"Source: {clean(page.get('url'))}\n\n"
-    text += content
-    if len(text) <= max_chars:
-        return text
-    return (
-        text[:max_chars] + f"\n\n[cut: the first {max_chars:,} of {len(text):,} characters; "
-        "the whole page is in the tool result's artifact]"
-    )
+    return cut(text + content, max_chars, "the whole page")
 
 
 class GLMWebReader(GLMAPISettings, BaseTool):

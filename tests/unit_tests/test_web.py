@@ -319,6 +319,20 @@ def test_results_past_the_count_asked_are_not_read() -> None:
     assert len(asyncio.run(GLMSearchRetriever(**settings).ainvoke("x", k=5))) == 5
 
 
+def test_an_overlong_result_is_cut_for_the_model_and_kept_whole() -> None:
+    huge = {**ONE, "content": "word " * 1_000_000}  # 5 MB of one result's "content"
+    body = json.dumps({"search_result": [huge, ONE]}).encode()
+    transport = httpx.MockTransport(raw(body))
+    message = call(
+        GLMWebSearch(api_key=KEY, http_client=httpx.Client(transport=transport)), {"query": "x"}
+    )
+    assert isinstance(message.content, str)
+    assert len(message.content) < 11_000
+    assert "[cut: the first 10,000 of 5,000,000 characters;" in message.content
+    assert "2. Only" in message.content  # the next result is still there
+    assert message.artifact[0]["content"] == huge["content"]  # nothing lost
+
+
 def counted(body: bytes, sent: list[httpx.Request]) -> httpx.Client:
     """A client whose every request is answered with `body` and appended to `sent`."""
 
