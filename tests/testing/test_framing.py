@@ -1,4 +1,7 @@
-"""Wire shapes of replies: JSON bodies and SSE frames, checked against glm-api.md §4, §5, §8."""
+"""Wire shapes of replies: JSON bodies and SSE frames, as GLM documents them.
+
+https://docs.z.ai/api-reference/llm/chat-completion (the reply and its stream chunks).
+"""
 
 from __future__ import annotations
 
