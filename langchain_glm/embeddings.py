@@ -46,10 +46,14 @@ def check_dimensions(model: str, dimensions: int | None) -> int | None:
     """The dimension a reply's vectors must have (``None``: any, the same for all).
 
     Raises:
-        ValueError: For a dimension the model does not take, naming the accepted ones.
+        ValueError: For a dimension the model does not take, naming the accepted ones
+            (another model: for anything but a positive integer).
     """
     accepted = DIMENSIONS.get(model)
     if accepted is None:
+        if dimensions is not None and (type(dimensions) is not int or dimensions < 1):
+            msg = f"dimensions must be a positive integer or None, not {dimensions!r}"
+            raise ValueError(msg)
         return dimensions
     if dimensions is not None and dimensions not in accepted:
         takes = ", ".join(map(str, accepted))
@@ -115,15 +119,15 @@ class GLMEmbeddings(GLMAPISettings, Embeddings):
     """Embedding model: `embedding-3` (dimensions 256 / 512 / 1024 / 2048, default 2048) or
     `embedding-2` (1024 only); another id is sent as given, with no client-side limits."""
 
-    dimensions: int | None = None
+    dimensions: int | None = Field(default=None, strict=True)
     """Length of each vector, checked against the model before sending (`ValueError`
     naming the accepted values); `None` sends none and takes the model's default."""
 
-    chunk_size: int = Field(default=64, ge=1)
+    chunk_size: int = Field(default=64, ge=1, strict=True)
     """Texts per request. 64 is GLM's limit for embedding-3 as far as known (only one
     third-party client documents it), so it can be lowered or raised here."""
 
-    max_concurrency: int = Field(default=4, ge=1)
+    max_concurrency: int = Field(default=4, ge=1, strict=True)
     """Requests in flight at once in `aembed_documents` (`embed_documents` sends one at a
     time)."""
 

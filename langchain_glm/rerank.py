@@ -89,14 +89,14 @@ class GLMRerank(GLMAPISettings, BaseDocumentCompressor):
     model: str = "rerank"
     """Rerank model id; GLM documents one, `rerank`."""
 
-    top_n: int | None = Field(default=3, ge=1)
+    top_n: int | None = Field(default=3, ge=1, strict=True)
     """Documents `compress_documents` keeps, best first; `None` keeps all."""
 
     truncate: bool = False
     """Cut a query or document longer than 4,096 characters (one warning per call) instead
     of refusing it with a `ValueError` naming its index."""
 
-    max_concurrency: int = Field(default=4, ge=1)
+    max_concurrency: int = Field(default=4, ge=1, strict=True)
     """Requests in flight at once when async calls split more than 128 documents."""
 
     @classmethod

@@ -107,6 +107,20 @@ async def test_one_string_is_refused_not_embedded_per_character(mode: str) -> No
     assert glm.requests == []  # not five billed one-character embeddings
 
 
+@pytest.mark.parametrize("dimensions", [0, -3, True, 2.5])
+async def test_another_models_dimensions_must_be_a_positive_integer(
+    mode: str, dimensions: Any
+) -> None:
+    glm = GLMTransport(validate=False)
+    with pytest.raises(ValueError, match="dimensions"):  # 2.5: pydantic's own message
+        GLMEmbeddings(model="my-embedder", dimensions=dimensions, api_key=KEY)
+    model = _model(glm, model="my-embedder")
+    model.dimensions = dimensions  # changed after construction: checked before sending
+    with pytest.raises(ValueError, match="dimensions must be a positive integer or None"):
+        await _embed(model, ["t1"], mode)
+    assert glm.requests == []
+
+
 async def test_dimensions_changed_later_are_checked_before_sending(mode: str) -> None:
     glm = GLMTransport()
     model = _model(glm)
@@ -241,9 +255,12 @@ def test_serializes_like_chatglm(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_settings_are_checked() -> None:
     for name in ("chunk_size", "max_concurrency"):
-        with pytest.raises(ValueError, match=name):
-            GLMEmbeddings(**{name: 0})
-    assert GLMEmbeddings(**STANDARD).model == "embedding-3"
+        for bad in (0, True, 2.0):  # a bool or float is no count
+            settings: dict[str, Any] = {name: bad}
+            with pytest.raises(ValueError, match=name):
+                GLMEmbeddings(**settings)
+    standard: dict[str, Any] = dict(STANDARD)
+    assert GLMEmbeddings(**standard).model == "embedding-3"
 
 
 async def test_a_hostile_index_is_shown_escaped_and_short(mode: str) -> None:

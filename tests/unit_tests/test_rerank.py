@@ -164,6 +164,13 @@ async def test_bad_top_n_is_refused(mode: str, top_n: Any) -> None:
     assert glm.requests == []
 
 
+@pytest.mark.parametrize("field", ["top_n", "max_concurrency"])
+@pytest.mark.parametrize("bad", [0, True, 2.0])
+def test_bad_settings_are_refused_as_per_call(field: str, bad: Any) -> None:
+    with pytest.raises(ValueError, match=field):  # top_n=True per call is refused too
+        GLMRerank(api_key=KEY, **{field: bad})
+
+
 async def test_truncate_cuts_and_warns_once(mode: str) -> None:
     glm = GLMTransport()
     glm.reply_raw(json.dumps({"results": [{"index": i, "relevance_score": 0.5} for i in range(3)]}))
