@@ -199,13 +199,13 @@ class GLMWebReader(GLMAPISettings, BaseTool):
     retain_images: bool = True
     """Keep image links in the page text."""
 
-    fetch_timeout: int = Field(default=20, ge=1)
+    fetch_timeout: int = Field(default=20, ge=1, strict=True)
     """Seconds GLM may take to fetch the page (sent as `timeout`)."""
 
     no_cache: bool = False
     """Make GLM fetch the page again instead of using its cache."""
 
-    max_chars: int = Field(default=50_000, ge=1)
+    max_chars: int = Field(default=50_000, ge=1, strict=True)
     """Most characters handed to the model; a longer page is cut here, with a note."""
 
     def _body(self, url: str) -> dict[str, Any]:

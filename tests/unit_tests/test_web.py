@@ -163,6 +163,14 @@ def test_bad_search_arguments_are_refused_before_sending(
     assert glm.requests == []
 
 
+@pytest.mark.parametrize("field", ["max_chars", "fetch_timeout"])
+@pytest.mark.parametrize("bad", [0, True, 2.0])
+def test_bad_reader_settings_are_refused_at_construction(field: str, bad: Any) -> None:
+    settings: dict[str, Any] = {field: bad}
+    with pytest.raises(ValueError, match=field):  # True was taken as 1 character / second
+        GLMWebReader(**settings)
+
+
 @pytest.mark.parametrize(
     "settings",
     [
