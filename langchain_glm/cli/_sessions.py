@@ -133,7 +133,8 @@ def _decode(path: Path, name: str, data: Any) -> SavedSession:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SessionError(f"{path} is not a glm-chat session file; left as is")
     if data.get("version") != VERSION:
-        raise SessionError(f"{path} has session version {data.get('version')!r}, not {VERSION}")
+        shown = f"{data.get('version')!r:.40}"  # the file's value, short: one line
+        raise SessionError(f"{path} has session version {shown}, not {VERSION}")
     model, options = data.get("model"), data.get("options")
     try:
         if not isinstance(model, str) or not isinstance(options, dict):

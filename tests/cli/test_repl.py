@@ -105,6 +105,12 @@ def test_sessions_round_trip_and_refuse_foreign_files(tmp_path: Path) -> None:
         with pytest.raises(SessionError):
             save(tmp_path, SavedSession(name, "glm-4.6"), replace=True)
         assert (tmp_path / f"{name}.json").read_text() == text  # never overwritten
+    (tmp_path / "huge.json").write_text(
+        json.dumps({"format": "glm-chat-session", "version": "9" * 10**6})
+    )
+    with pytest.raises(SessionError, match="has session version '9999") as caught:
+        load(tmp_path, "huge")
+    assert len(str(caught.value)) < len(str(tmp_path)) + 100  # one short line, not 1 MB
     with pytest.raises(SessionError, match="bad session name"):
         load(tmp_path, "../etc/passwd")
     assert path.name == "s1.json"
