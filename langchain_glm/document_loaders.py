@@ -261,7 +261,10 @@ class GLMLayoutLoader(BaseLoader):
             parsed = len(pages) if isinstance(pages, list) else 0
             total = _num_pages(reply, self.start_page or 1, parsed)
             metadata = {"source": self.file_path, "num_pages": total}
-            return [Document(page_content=clean(reply.get("md_results")), metadata=metadata)]
+            markdown = reply.get("md_results")
+            if not isinstance(markdown, str):  # not str(a list): GLM's text or an error
+                raise malformed("reply has no md_results text")
+            return [Document(page_content=clean(markdown), metadata=metadata)]
         return page_documents(reply, self.file_path, self.start_page or 1)
 
     def lazy_load(self) -> Iterator[Document]:

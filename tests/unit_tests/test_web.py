@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -359,7 +359,8 @@ def run_with(client: httpx.Client, kind: str, tmp_path: Path) -> Any:
         return GLMWebReader(**settings).invoke({"url": "https://e.example/"})
     path = tmp_path / "a.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n")
-    return GLMLayoutLoader(path, **settings).load()
+    mode: Literal["single", "page"] = "single" if kind == "layout single" else "page"
+    return GLMLayoutLoader(path, mode=mode, **settings).load()
 
 
 @pytest.mark.parametrize(
@@ -372,6 +373,8 @@ def run_with(client: httpx.Client, kind: str, tmp_path: Path) -> Any:
         ("layout", b'{"layout_details": {"0": []}}', "layout_details"),
         ("layout", b'{"layout_details": [[1], "page"]}', "layout_details"),
         ("layout", b'{"md_results": "no pages"}', "layout_details"),
+        ("layout single", b'{"md_results": ["a", "b"], "layout_details": []}', "md_results"),
+        ("layout single", b'{"layout_details": [[]]}', "md_results"),
     ],
 )
 def test_a_malformed_reply_is_an_error_and_never_resent(
@@ -523,6 +526,7 @@ def test_the_servers_page_count_and_layout_are_checked(num_pages: Any, tmp_path:
     element = {"index": 0, "label": "te\x1b[2Jxt", "content": "c", "bbox_2d": [0, 0, 9, 9]}
     odd = {"index": 1, "label": None, "content": "d", "bbox_2d": "x" * 100}
     reply = {"layout_details": [[element], [element, odd]], "data_info": {"num_pages": num_pages}}
+    reply["md_results"] = "c\n\nc\n\nd"
     path = tmp_path / "a.pdf"
     path.write_bytes(b"%PDF-1.4\n")
     client = httpx.Client(transport=httpx.MockTransport(raw(json.dumps(reply).encode())))
