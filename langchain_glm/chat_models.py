@@ -24,8 +24,9 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.messages.utils import convert_to_messages, count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_config_list
 from langchain_core.utils import get_pydantic_field_names, secret_from_env
@@ -395,13 +396,15 @@ class ChatGLM(BaseChatModel):
 
     # ------------------------------------------------------------------ pickle
 
-    def __getstate__(self) -> dict[Any, Any]:
+    def __reduce__(self) -> tuple[Callable[..., ChatGLM], tuple[Any, ...]]:
         """Pickle the settings, never the connection state (rebuilt on first use after load).
 
         The pool handle and the token-count lock are left out; a key read from `ZAI_API_KEY`
         or `ZHIPUAI_API_KEY` is stored as that variable's name and read again on load, so the
         pickle holds no key. A key passed in code travels in the pickle, as any attribute
-        would. Your own `http_client` / `http_async_client` cannot be pickled.
+        would. Your own `http_client` / `http_async_client` cannot be pickled. Loading
+        rebuilds the model with pydantic's public `model_construct` from the validated
+        values, so pydantic's own pickle state is neither edited nor relied on.
 
         Raises:
             TypeError: The model holds its own httpx client.
@@ -413,23 +416,12 @@ class ChatGLM(BaseChatModel):
                 "that uses the model."
             )
             raise TypeError(msg)
-        state = super().__getstate__()
-        fields = dict(state["__dict__"])
+        values = {name: getattr(self, name) for name in type(self).model_fields}
         env = key_env(self.api_key)
         if env is not None:
-            fields["api_key"] = None
-        private = cast("dict[str, Any]", state["__pydantic_private__"] or {})
-        kept = {name: value for name, value in private.items() if name in _PICKLED_PRIVATE}
-        return {**state, "__dict__": fields, "__pydantic_private__": kept, _KEY_STATE: env}
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Restore a pickled model; its client and lock are built anew, its key read again."""
-        super().__setstate__(state)
-        env = state.get(_KEY_STATE)
-        if env is not None:
-            self.__dict__["api_key"] = secret_from_env(env, default=None)()
-        self._glm = None
-        self._token_lock = threading.Lock()
+            values["api_key"] = None
+        kept = (self._warned, self._token_counts)
+        return _unpickled, (type(self), values, set(self.model_fields_set), env, kept)
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -672,10 +664,7 @@ class ChatGLM(BaseChatModel):
             k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS and k not in _STREAM_ONLY
         }
         stop = call_kwargs.pop("stop", None)
-        calls = [
-            self._prepare(self._convert_input(x).to_messages(), stop, call_kwargs, stream=False)
-            for x in inputs
-        ]
+        calls = [self._prepare(_input_messages(x), stop, call_kwargs, stream=False) for x in inputs]
         client = calls[0].client if calls else self._client({})
         model = calls[0].model if calls else self.model_name
         timeout = call_kwargs.get("timeout", self.timeout)
@@ -764,7 +753,9 @@ class ChatGLM(BaseChatModel):
         call = {k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS}
         stop = call.get("stop")
         params = self._get_invocation_params(**call)
-        meta = dict(self._get_ls_params_with_defaults(**call))
+        # What core's `_get_ls_params_with_defaults` adds to the partner hook `_get_ls_params`
+        # (langchain-core 1.x has no public spelling of that wrapper).
+        meta = {**self._get_ls_params(**call), "ls_integration": "langchain_chat_model"}
         serialized = dumpd(self)
         return [
             {
@@ -779,7 +770,7 @@ class ChatGLM(BaseChatModel):
                 },
                 "start": {
                     "serialized": serialized,
-                    "messages": [self._convert_input(x).to_messages()],
+                    "messages": [_input_messages(x)],
                     "invocation_params": params,
                     "options": {"stop": stop},
                     "name": conf.get("run_name"),
@@ -951,10 +942,28 @@ def _checked(key: str, value: Any) -> Any:
         raise ValueError(msg) from None
 
 
-_KEY_STATE = "langchain_glm_key_env"
-"""Pickle-state entry naming the environment variable the key is read from on load."""
-_PICKLED_PRIVATE = ("_warned", "_token_counts")
-"""Private state worth keeping across pickle; the client tuple and lock are rebuilt."""
+def _unpickled(
+    cls: type[ChatGLM],
+    values: dict[str, Any],
+    fields_set: set[str],
+    env: str | None,
+    kept: tuple[set[str], OrderedDict[str, int]],
+) -> ChatGLM:
+    """A pickled `ChatGLM` again: its key read from `env` when it came from there."""
+    if env is not None:
+        values = {**values, "api_key": secret_from_env(env, default=None)()}
+    model = cls.model_construct(fields_set, **values)
+    model._warned, model._token_counts = kept
+    return model
+
+
+def _input_messages(model_input: LanguageModelInput) -> list[BaseMessage]:
+    """The messages `invoke` makes of an input: a prompt value's, a string's, a list's."""
+    if isinstance(model_input, PromptValue):
+        return model_input.to_messages()
+    if isinstance(model_input, str):
+        return [HumanMessage(content=model_input)]
+    return convert_to_messages(model_input)
 
 
 @contextmanager
