@@ -1,7 +1,9 @@
 """What the Z.ai APIs beside chat share: connection settings, the client, error wording, fan-out.
 
-`GLMAPISettings` holds the settings `ChatGLM` has (key, base URL, timeout, retries, headers, JWT,
-httpx clients) and builds the same `GLMClient` (its error table, retries and shared pools).
+The connection fields (key, base URL, timeout, retries, headers, JWT, httpx clients) are defined
+here once, with their env vars, defaults and checks; `ChatGLM` and `GLMAPISettings` both declare
+them from these definitions, and both build the same `GLMClient` (its error table, retries and
+shared pools).
 """
 
 from __future__ import annotations
