@@ -1,31 +1,73 @@
 """What the Z.ai APIs beside chat share: connection settings, the client, error wording, fan-out.
 
-`GLMAPISettings` holds the settings `ChatGLM` has (key, base URL, timeout, retries, headers, JWT,
-httpx clients) and builds the same `GLMClient` (its error table, retries and shared pools).
+The connection fields (key, base URL, timeout, retries, headers, JWT, httpx clients) are defined
+here once, with their env vars, defaults and checks; `ChatGLM` and `GLMAPISettings` both declare
+them from these definitions, and both build the same `GLMClient` (its error table, retries and
+shared pools).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx
 from langchain_core.load.serializable import Serializable
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_glm._auth import check_api_key, check_base_url
 from langchain_glm._client import DEFAULT_TIMEOUT, Check, GLMClient, client_for
 from langchain_glm._errors import GLMError, GLMNotFoundError
 from langchain_glm._region import other_region_hint
-from langchain_glm.chat_models import DEFAULT_BASE_URL
 
 _T = TypeVar("_T")
 BIGMODEL_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 """The China-mainland base, where GLM documents embeddings and rerank."""
+DEFAULT_BASE_URL = BIGMODEL_BASE_URL
+"""China-mainland (BigModel) pay-as-you-go endpoint, the default of every API here."""
+KEY_ENVS = ("ZAI_API_KEY", "ZHIPUAI_API_KEY")
+"""Where the API key is read from, in this order."""
+
+
+def _sendable_key(value: SecretStr | None) -> SecretStr | None:
+    """Reject a key that cannot be sent as a header (without showing it)."""
+    if value is not None:
+        check_api_key(value.get_secret_value())
+    return value
+
+
+def _absolute_url(value: str) -> str:
+    """Reject a `base_url` that is not an absolute http(s) URL."""
+    check_base_url(value)
+    return value
+
+
+# The connection fields of `ChatGLM` and `GLMAPISettings`, defined once: each class declares
+# `name: TYPE = FIELD` (so `ChatGLM` keeps its field order) and documents it there.
+APIKey = Annotated[SecretStr | None, AfterValidator(_sendable_key)]
+BaseURL = Annotated[str, AfterValidator(_absolute_url)]
+Timeout = float | httpx.Timeout | None
+API_KEY: Any = Field(default_factory=secret_from_env(list(KEY_ENVS), default=None))
+BASE_URL: Any = Field(
+    default_factory=from_env(["ZAI_BASE_URL", "ZHIPUAI_BASE_URL"], default=DEFAULT_BASE_URL)
+)
+TIMEOUT: Any = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
+MAX_RETRIES: Any = Field(default=2, ge=0)
+HTTP_CLIENT: Any = Field(default=None, exclude=True)
+"""Field info of `http_client` and `http_async_client`: never serialized."""
+
+
+def key_env(key: SecretStr | None) -> str | None:
+    """The environment variable (`ZAI_API_KEY`, then `ZHIPUAI_API_KEY`) holding this key."""
+    if key is None:
+        return None
+    value = key.get_secret_value()
+    return next((name for name in KEY_ENVS if os.environ.get(name) == value), None)
 
 
 def reworded(error: GLMError, message: str) -> GLMError:
@@ -77,22 +119,18 @@ class GLMAPISettings(Serializable):
         populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
     )
 
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env(["ZAI_API_KEY", "ZHIPUAI_API_KEY"], default=None)
-    )
+    api_key: APIKey = API_KEY
     """API key, from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`; a call without one raises
     `GLMAuthenticationError` before sending. Never in a repr, log, error or `dumpd`."""
 
-    base_url: str = Field(
-        default_factory=from_env(["ZAI_BASE_URL", "ZHIPUAI_BASE_URL"], default=DEFAULT_BASE_URL)
-    )
+    base_url: BaseURL = BASE_URL
     """API base, from `ZAI_BASE_URL`, else `ZHIPUAI_BASE_URL`, else
     `https://open.bigmodel.cn/api/paas/v4` (GLM documents embeddings and rerank there only)."""
 
-    timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
+    timeout: Timeout = TIMEOUT
     """Time budget of each request in seconds, as for `ChatGLM.timeout`."""
 
-    max_retries: int = Field(default=2, ge=0)
+    max_retries: int = MAX_RETRIES
     """Retries of failures before GLM could answer (connect errors, 429, 5xx), as for
     `ChatGLM.max_retries`; a malformed reply is never re-sent (it may have been billed)."""
 
@@ -102,33 +140,22 @@ class GLMAPISettings(Serializable):
     jwt_auth: bool = False
     """Sign each attempt with a short-lived JWT made from an `id.secret` key."""
 
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    http_client: httpx.Client | None = HTTP_CLIENT
     """An `httpx.Client` to use as given; by default one pool is shared per process."""
 
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    http_async_client: httpx.AsyncClient | None = HTTP_CLIENT
     """An `httpx.AsyncClient` to use as given; by default one pool per event loop."""
 
     _glm: tuple[tuple[Any, ...], GLMClient] | None = PrivateAttr(default=None)
 
-    @field_validator("api_key")
-    @classmethod
-    def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
-        """Reject a key that cannot be sent as a header (without showing it)."""
-        if value is not None:
-            check_api_key(value.get_secret_value())
-        return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        """Reject a `base_url` that is not an absolute http(s) URL."""
-        check_base_url(value)
-        return value
-
     @property
     def lc_secrets(self) -> dict[str, str]:
-        """Constructor fields that hold secrets, and the env var each comes from."""
-        return {"api_key": "ZAI_API_KEY"}
+        """Constructor fields that hold secrets, and the env var each comes from.
+
+        The variable that holds this key (`ZAI_API_KEY`, or `ZHIPUAI_API_KEY` when only that
+        one does), so `load(..., secrets_from_env=True)` finds it; else `ZAI_API_KEY`.
+        """
+        return {"api_key": key_env(self.api_key) or KEY_ENVS[0]}
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

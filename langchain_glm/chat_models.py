@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -25,16 +24,16 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.messages.utils import convert_to_messages, count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_config_list
-from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
+from langchain_core.utils import get_pydantic_field_names, secret_from_env
 from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -43,10 +42,22 @@ from pydantic import (
 
 import langchain_glm._compat  # noqa: F401  (registers the "zhipuai" block translator)
 from langchain_glm import _request, _response
-from langchain_glm._auth import check_api_key, check_base_url
-from langchain_glm._client import DEFAULT_TIMEOUT, TOKENIZER, GLMClient, client_for
+from langchain_glm._client import TOKENIZER, GLMClient, client_for
 from langchain_glm._errors import GLMNotFoundError
 from langchain_glm._models import spec_for
+from langchain_glm._platform import (
+    API_KEY,
+    BASE_URL,
+    DEFAULT_BASE_URL,
+    HTTP_CLIENT,
+    KEY_ENVS,
+    MAX_RETRIES,
+    TIMEOUT,
+    APIKey,
+    BaseURL,
+    Timeout,
+    key_env,
+)
 from langchain_glm._streaming import StreamParser
 from langchain_glm._version import __version__
 from langchain_glm.data._profiles import profile_data
@@ -56,9 +67,6 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from langchain_glm.batch import BatchJob, BatchRequests
-
-DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
-"""China-mainland (BigModel) pay-as-you-go endpoint, the default."""
 
 _BODY_FIELDS = _request.PARAM_KEYS
 _PER_CALL_CLIENT = ("timeout", "max_retries", "default_headers")
@@ -184,17 +192,13 @@ class ChatGLM(BaseChatModel):
     table does not know (a self-hosted fine-tune) is sent as given, with no client-side
     limits."""
 
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env(["ZAI_API_KEY", "ZHIPUAI_API_KEY"], default=None)
-    )
+    api_key: APIKey = API_KEY
     """API key, from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`. Not needed to construct
     the model; a call without one raises `GLMAuthenticationError` before sending. A key
     holding a control character (e.g. a pasted CR/LF), a space or non-ASCII text is a
     `ValueError` at construction. It never appears in a repr, log, error or `dumpd`."""
 
-    base_url: str = Field(
-        default_factory=from_env(["ZAI_BASE_URL", "ZHIPUAI_BASE_URL"], default=DEFAULT_BASE_URL)
-    )
+    base_url: BaseURL = BASE_URL
     """API base; requests go to `{base_url}/chat/completions`. From `ZAI_BASE_URL`, else
     `ZHIPUAI_BASE_URL`, else `https://open.bigmodel.cn/api/paas/v4`. Others:
     `https://api.z.ai/api/paas/v4` (international), the GLM Coding Plan bases
@@ -250,7 +254,7 @@ class ChatGLM(BaseChatModel):
     that carry tools, to models that stream tool calls (glm-4.6, glm-4.7, glm-5 to
     glm-5.3, glm-5-turbo, glm-5.4; not the other vision models)."""
 
-    timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT, alias="request_timeout")
+    timeout: Timeout = TIMEOUT
     """Time budget of each attempt, in seconds (default 600, for long thinking answers).
     Connecting may take `min(timeout, 10)` s. Then `invoke` must receive the whole reply
     within `timeout`, and `stream` the status line and each next event within `timeout`
@@ -258,7 +262,7 @@ class ChatGLM(BaseChatModel):
     write and pool as given, and its `read` is that budget. `None` waits forever. Running
     out raises `GLMTimeoutError`, which is never re-sent (GLM may still be generating)."""
 
-    max_retries: int = Field(default=2, ge=0)
+    max_retries: int = MAX_RETRIES
     """Retries of failures that happened before GLM could answer: connect errors, pool
     timeouts, 429 rate limits, 5xx, and GLM's own failed inference
     (`finish_reason: "network_error"`, a reply without a choice, an error frame or empty
@@ -278,11 +282,11 @@ class ChatGLM(BaseChatModel):
     """Sign each attempt with a fresh short-lived JWT made from an `id.secret` key instead
     of sending the key itself (legacy BigModel scheme)."""
 
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    http_client: httpx.Client | None = HTTP_CLIENT
     """An `httpx.Client` to use as given (proxies, custom transports); the auth and the
     per-request `timeout` still apply. By default one pool is shared per process."""
 
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    http_async_client: httpx.AsyncClient | None = HTTP_CLIENT
     """An `httpx.AsyncClient` to use as given, for the async methods. By default one pool
     is shared per event loop, and closed with it."""
 
@@ -367,21 +371,6 @@ class ChatGLM(BaseChatModel):
         self._add_version("langchain-glm", __version__)
         return self
 
-    @field_validator("api_key")
-    @classmethod
-    def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
-        """Reject a key that cannot be sent as a header (without showing it)."""
-        if value is not None:
-            check_api_key(value.get_secret_value())
-        return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        """Reject a `base_url` that is not an absolute http(s) URL."""
-        check_base_url(value)
-        return value
-
     # ------------------------------------------------------------------ identity
 
     @property
@@ -403,17 +392,19 @@ class ChatGLM(BaseChatModel):
         or `ZHIPUAI_API_KEY` when only that one holds this key, so `load(...,
         secrets_from_env=True)` finds it again. A key passed in code refers to `ZAI_API_KEY`.
         """
-        return {"api_key": _key_env(self.api_key) or _KEY_ENVS[0]}
+        return {"api_key": key_env(self.api_key) or KEY_ENVS[0]}
 
     # ------------------------------------------------------------------ pickle
 
-    def __getstate__(self) -> dict[Any, Any]:
+    def __reduce__(self) -> tuple[Callable[..., ChatGLM], tuple[Any, ...]]:
         """Pickle the settings, never the connection state (rebuilt on first use after load).
 
         The pool handle and the token-count lock are left out; a key read from `ZAI_API_KEY`
         or `ZHIPUAI_API_KEY` is stored as that variable's name and read again on load, so the
         pickle holds no key. A key passed in code travels in the pickle, as any attribute
-        would. Your own `http_client` / `http_async_client` cannot be pickled.
+        would. Your own `http_client` / `http_async_client` cannot be pickled. Loading
+        rebuilds the model with pydantic's public `model_construct` from the validated
+        values, so pydantic's own pickle state is neither edited nor relied on.
 
         Raises:
             TypeError: The model holds its own httpx client.
@@ -425,23 +416,12 @@ class ChatGLM(BaseChatModel):
                 "that uses the model."
             )
             raise TypeError(msg)
-        state = super().__getstate__()
-        fields = dict(state["__dict__"])
-        env = _key_env(self.api_key)
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        env = key_env(self.api_key)
         if env is not None:
-            fields["api_key"] = None
-        private = cast("dict[str, Any]", state["__pydantic_private__"] or {})
-        kept = {name: value for name, value in private.items() if name in _PICKLED_PRIVATE}
-        return {**state, "__dict__": fields, "__pydantic_private__": kept, _KEY_STATE: env}
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Restore a pickled model; its client and lock are built anew, its key read again."""
-        super().__setstate__(state)
-        env = state.get(_KEY_STATE)
-        if env is not None:
-            self.__dict__["api_key"] = secret_from_env(env, default=None)()
-        self._glm = None
-        self._token_lock = threading.Lock()
+            values["api_key"] = None
+        kept = (self._warned, self._token_counts)
+        return _unpickled, (type(self), values, set(self.model_fields_set), env, kept)
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -684,10 +664,7 @@ class ChatGLM(BaseChatModel):
             k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS and k not in _STREAM_ONLY
         }
         stop = call_kwargs.pop("stop", None)
-        calls = [
-            self._prepare(self._convert_input(x).to_messages(), stop, call_kwargs, stream=False)
-            for x in inputs
-        ]
+        calls = [self._prepare(_input_messages(x), stop, call_kwargs, stream=False) for x in inputs]
         client = calls[0].client if calls else self._client({})
         model = calls[0].model if calls else self.model_name
         timeout = call_kwargs.get("timeout", self.timeout)
@@ -776,7 +753,9 @@ class ChatGLM(BaseChatModel):
         call = {k: v for k, v in kwargs.items() if k not in _BATCH_OPTIONS}
         stop = call.get("stop")
         params = self._get_invocation_params(**call)
-        meta = dict(self._get_ls_params_with_defaults(**call))
+        # What core's `_get_ls_params_with_defaults` adds to the partner hook `_get_ls_params`
+        # (langchain-core 1.x has no public spelling of that wrapper).
+        meta = {**self._get_ls_params(**call), "ls_integration": "langchain_chat_model"}
         serialized = dumpd(self)
         return [
             {
@@ -791,7 +770,7 @@ class ChatGLM(BaseChatModel):
                 },
                 "start": {
                     "serialized": serialized,
-                    "messages": [self._convert_input(x).to_messages()],
+                    "messages": [_input_messages(x)],
                     "invocation_params": params,
                     "options": {"stop": stop},
                     "name": conf.get("run_name"),
@@ -963,19 +942,28 @@ def _checked(key: str, value: Any) -> Any:
         raise ValueError(msg) from None
 
 
-_KEY_ENVS = ("ZAI_API_KEY", "ZHIPUAI_API_KEY")
-_KEY_STATE = "langchain_glm_key_env"
-"""Pickle-state entry naming the environment variable the key is read from on load."""
-_PICKLED_PRIVATE = ("_warned", "_token_counts")
-"""Private state worth keeping across pickle; the client tuple and lock are rebuilt."""
+def _unpickled(
+    cls: type[ChatGLM],
+    values: dict[str, Any],
+    fields_set: set[str],
+    env: str | None,
+    kept: tuple[set[str], OrderedDict[str, int]],
+) -> ChatGLM:
+    """A pickled `ChatGLM` again: its key read from `env` when it came from there."""
+    if env is not None:
+        values = {**values, "api_key": secret_from_env(env, default=None)()}
+    model = cls.model_construct(fields_set, **values)
+    model._warned, model._token_counts = kept
+    return model
 
 
-def _key_env(key: SecretStr | None) -> str | None:
-    """The environment variable (`ZAI_API_KEY`, then `ZHIPUAI_API_KEY`) holding this key."""
-    if key is None:
-        return None
-    value = key.get_secret_value()
-    return next((name for name in _KEY_ENVS if os.environ.get(name) == value), None)
+def _input_messages(model_input: LanguageModelInput) -> list[BaseMessage]:
+    """The messages `invoke` makes of an input: a prompt value's, a string's, a list's."""
+    if isinstance(model_input, PromptValue):
+        return model_input.to_messages()
+    if isinstance(model_input, str):
+        return [HumanMessage(content=model_input)]
+    return convert_to_messages(model_input)
 
 
 @contextmanager
