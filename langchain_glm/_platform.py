@@ -70,6 +70,50 @@ def key_env(key: SecretStr | None) -> str | None:
     return next((name for name in KEY_ENVS if os.environ.get(name) == value), None)
 
 
+def pickled(model: Any, **private: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """`__reduce__` for a model with the connection fields: settings only, never a key from env.
+
+    A key read from `ZAI_API_KEY` or `ZHIPUAI_API_KEY` is stored as that variable's name and
+    read again on load; a key passed in code travels as any attribute would. The client tuple
+    and locks are left out (rebuilt on first use); ``private`` names the private attributes to
+    keep. Loading rebuilds the model with pydantic's public `model_construct`.
+
+    Args:
+        model: The `ChatGLM` or `GLMAPISettings` being pickled.
+        **private: Private attributes to restore after loading.
+
+    Returns:
+        The callable and arguments that rebuild ``model``.
+
+    Raises:
+        TypeError: The model holds its own httpx client (sockets and locks).
+    """
+    if model.http_client is not None or model.http_async_client is not None:
+        msg = (
+            f"A {type(model).__name__} with its own http_client / http_async_client cannot be "
+            "pickled (httpx clients hold sockets and locks); build that client in the process "
+            "that uses the model."
+        )
+        raise TypeError(msg)
+    values = {name: getattr(model, name) for name in type(model).model_fields}
+    env = key_env(model.api_key)
+    if env is not None:
+        values["api_key"] = None
+    return _unpickled, (type(model), values, set(model.model_fields_set), env, private)
+
+
+def _unpickled(
+    cls: type[Any], values: dict[str, Any], fields_set: set[str], env: str | None, private: Any
+) -> Any:
+    """A pickled model again, its key read from ``env`` when it came from there."""
+    if env is not None:
+        values = {**values, "api_key": secret_from_env(env, default=None)()}
+    model = cls.model_construct(fields_set, **values)
+    for name, value in private.items():
+        setattr(model, name, value)
+    return model
+
+
 def reworded(error: GLMError, message: str) -> GLMError:
     """The same error (class, status, code, request id, retry advice) with a new message."""
     return type(error)(
@@ -161,6 +205,10 @@ class GLMAPISettings(Serializable):
     def is_lc_serializable(cls) -> bool:
         """Serializable with `langchain_core.load.dumpd`, the key as an env reference."""
         return True
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """Pickle the settings, never a key read from the environment (see `pickled`)."""
+        return pickled(self)
 
     def _client(self) -> GLMClient:
         """This object's `GLMClient`, built once per configuration (pools are shared)."""

@@ -29,7 +29,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_config_list
-from langchain_core.utils import get_pydantic_field_names, secret_from_env
+from langchain_core.utils import get_pydantic_field_names
 from pydantic import (
     ConfigDict,
     Field,
@@ -57,6 +57,7 @@ from langchain_glm._platform import (
     BaseURL,
     Timeout,
     key_env,
+    pickled,
 )
 from langchain_glm._streaming import StreamParser
 from langchain_glm._version import __version__
@@ -409,19 +410,7 @@ class ChatGLM(BaseChatModel):
         Raises:
             TypeError: The model holds its own httpx client.
         """
-        if self.http_client is not None or self.http_async_client is not None:
-            msg = (
-                "A ChatGLM with its own http_client / http_async_client cannot be pickled "
-                "(httpx clients hold sockets and locks); build that client in the process "
-                "that uses the model."
-            )
-            raise TypeError(msg)
-        values = {name: getattr(self, name) for name in type(self).model_fields}
-        env = key_env(self.api_key)
-        if env is not None:
-            values["api_key"] = None
-        kept = (self._warned, self._token_counts)
-        return _unpickled, (type(self), values, set(self.model_fields_set), env, kept)
+        return pickled(self, _warned=self._warned, _token_counts=self._token_counts)
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -940,21 +929,6 @@ def _checked(key: str, value: Any) -> Any:
         annotation = ChatGLM.model_fields[key].annotation if key in _BODY_FIELDS else adapter
         msg = f"{key}={value!r} is not valid for ChatGLM.{key} ({annotation}); nothing was sent."
         raise ValueError(msg) from None
-
-
-def _unpickled(
-    cls: type[ChatGLM],
-    values: dict[str, Any],
-    fields_set: set[str],
-    env: str | None,
-    kept: tuple[set[str], OrderedDict[str, int]],
-) -> ChatGLM:
-    """A pickled `ChatGLM` again: its key read from `env` when it came from there."""
-    if env is not None:
-        values = {**values, "api_key": secret_from_env(env, default=None)()}
-    model = cls.model_construct(fields_set, **values)
-    model._warned, model._token_counts = kept
-    return model
 
 
 def _input_messages(model_input: LanguageModelInput) -> list[BaseMessage]:

@@ -32,3 +32,52 @@ def test_pickled_model_invokes_in_a_spawned_process(
     assert answer == "Answered in the worker."
     assert glm_server.last_request.json["max_tokens"] == 32
     assert glm_server.last_request.headers["authorization"] == "Bearer worker-key"
+
+
+def _platform_objects(base_url: str) -> list[object]:
+    """One of each class beside chat, all on the settings `GLMAPISettings` defines."""
+    from langchain_glm import (
+        GLMEmbeddings,
+        GLMLayoutLoader,
+        GLMRerank,
+        GLMSearchRetriever,
+        GLMWebReader,
+        GLMWebSearch,
+    )
+
+    return [
+        GLMEmbeddings(base_url=base_url),
+        GLMRerank(base_url=base_url),
+        GLMWebSearch(base_url=base_url),
+        GLMWebReader(base_url=base_url),
+        GLMSearchRetriever(base_url=base_url),
+        GLMLayoutLoader("report.pdf", base_url=base_url),
+    ]
+
+
+@pytest.mark.parametrize("env", ["ZAI_API_KEY", "ZHIPUAI_API_KEY"])
+def test_no_pickle_beside_chat_carries_a_key_read_from_the_environment(
+    glm_server: GLMServer, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    monkeypatch.delenv("ZAI_API_KEY", raising=False)
+    monkeypatch.delenv("ZHIPUAI_API_KEY", raising=False)
+    monkeypatch.setenv(env, "sk-pickle-canary")
+    for obj in _platform_objects(glm_server.base_url):
+        data = pickle.dumps(obj)
+        assert b"sk-pickle-canary" not in data, type(obj).__name__
+        again = pickle.loads(data)  # noqa: S301 - the test's own bytes
+        assert type(again) is type(obj)
+    embeddings = pickle.loads(pickle.dumps(_platform_objects(glm_server.base_url)[0]))  # noqa: S301
+    assert len(embeddings.embed_query("after a round trip")) == 2048
+    assert glm_server.last_request.headers["authorization"] == "Bearer sk-pickle-canary"
+
+
+def test_a_pickled_settings_object_with_its_own_http_client_is_refused() -> None:
+    import httpx
+
+    from langchain_glm import GLMEmbeddings
+
+    with httpx.Client() as client:
+        embeddings = GLMEmbeddings(api_key="sk-x", http_client=client)
+        with pytest.raises(TypeError, match="GLMEmbeddings with its own http_client"):
+            pickle.dumps(embeddings)
