@@ -209,7 +209,7 @@ TARGETS = {
     "invoke_us": 0.95,
     "long_kept_mb": 0.50,
 }
-"""Bars of ChatGLM / core-floor per figure (issue 21); import time has its own (1.05x)."""
+"""Bars of ChatGLM / core-floor per figure; import time has its own (1.05x)."""
 
 
 def measure(clients: list[str], base_url: str, opts: dict[str, int], rounds: int) -> list[Any]:

@@ -1,4 +1,4 @@
-"""The Batch API against a hostile raw-socket server: each attack of issue 16, sync and async.
+"""The Batch API against a hostile raw-socket server: every attack on a paid job, sync and async.
 
 Every test fails on the Batch API as it shipped (results deleted before they were read, one bad
 line spoiling the job, duplicates and strangers accepted, creates re-sent blindly, ...).

@@ -442,7 +442,7 @@ def test_model_name_falls_back_to_the_requested_model(mode: Mode) -> None:
     assert streamed.response_metadata["model_name"] == "glm-4.5-air"
 
 
-# ----------------------------------------------------------------- per-call settings (issue 8)
+# ----------------------------------------------------------------- per-call settings
 
 
 @pytest.mark.parametrize(
