@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
@@ -26,6 +27,8 @@ from langchain_glm._errors import GLMError, GLMNotFoundError
 from langchain_glm._region import other_region_hint
 
 _T = TypeVar("_T")
+Part = tuple[str, dict[str, Any], Check]
+"""One request of a fanned-out call: (what it covers, for errors; body; reply check)."""
 BIGMODEL_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 """The China-mainland base, where GLM documents embeddings and rerank."""
 DEFAULT_BASE_URL = BIGMODEL_BASE_URL
@@ -241,3 +244,20 @@ class GLMAPISettings(Serializable):
         """Async twin of `_post`."""
         with self._region(path):
             return await self._client().arequest("POST", path, payload, check=check)
+
+    def _post_parts(self, path: str, parts: Sequence[Part]) -> list[Any]:
+        """POST each part in order; a failure is raised naming the part it covers."""
+        replies = []
+        for what, body, check in parts:
+            with failing_part(what):
+                replies.append(self._post(path, body, check))
+        return replies
+
+    async def _apost_parts(self, path: str, parts: Sequence[Part], limit: int) -> list[Any]:
+        """Async twin of `_post_parts`, with at most ``limit`` requests in flight."""
+
+        async def send(what: str, body: dict[str, Any], check: Check) -> Any:
+            with failing_part(what):
+                return await self._apost(path, body, check)
+
+        return await bounded([functools.partial(send, *part) for part in parts], limit)

@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import Field, model_validator
 
 from langchain_glm._errors import malformed
-from langchain_glm._platform import GLMAPISettings, bounded, failing_part
+from langchain_glm._platform import GLMAPISettings, Part
 
 DIMENSIONS: dict[str, tuple[int, ...]] = {
     "embedding-3": (256, 512, 1024, 2048),
@@ -142,8 +142,8 @@ class GLMEmbeddings(GLMAPISettings, Embeddings):
         """Namespace used by `dumpd` / `load`: `["langchain_glm", "embeddings"]`."""
         return ["langchain_glm", "embeddings"]
 
-    def _chunks(self, texts: list[str]) -> list[tuple[str, dict[str, Any], int]]:
-        """Check everything, then split: ``(index range, request body, count)`` per request."""
+    def _chunks(self, texts: list[str]) -> list[Part]:
+        """Check everything, then split: ``(index range, request body, reply check)`` each."""
         check_texts(texts)
         check_dimensions(self.model, self.dimensions)
         step, total, extra = self.chunk_size, len(texts), {}
@@ -153,7 +153,7 @@ class GLMEmbeddings(GLMAPISettings, Embeddings):
             (
                 f"embedding inputs {start}-{min(start + step, total) - 1} of {total}",
                 {"model": self.model, "input": texts[start : start + step], **extra},
-                min(step, total - start),
+                self._check(min(step, total - start)),
             )
             for start in range(0, total, step)
         ]
@@ -169,26 +169,12 @@ class GLMEmbeddings(GLMAPISettings, Embeddings):
             ValueError: For a non-string or empty text (its index named), before sending.
             GLMError: The mapped error of a failing request, naming its inputs' range.
         """
-        vectors: list[list[float]] = []
-        for what, payload, count in self._chunks(texts):
-            with failing_part(what):
-                vectors += self._post(_PATH, payload, self._check(count))
-        return vectors
+        parts = self._post_parts(_PATH, self._chunks(texts))
+        return [vector for part in parts for vector in part]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """Async twin of `embed_documents`: at most `max_concurrency` requests in flight."""
-
-        def job(what: str, payload: dict[str, Any], count: int) -> Any:
-            async def send() -> list[list[float]]:
-                with failing_part(what):
-                    vectors: list[list[float]] = await self._apost(
-                        _PATH, payload, self._check(count)
-                    )
-                    return vectors
-
-            return send
-
-        parts = await bounded([job(*chunk) for chunk in self._chunks(texts)], self.max_concurrency)
+        parts = await self._apost_parts(_PATH, self._chunks(texts), self.max_concurrency)
         return [vector for part in parts for vector in part]
 
     def embed_query(self, text: str) -> list[float]:

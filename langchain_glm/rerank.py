@@ -16,7 +16,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import Field
 
 from langchain_glm._errors import malformed
-from langchain_glm._platform import GLMAPISettings, bounded, failing_part
+from langchain_glm._platform import GLMAPISettings, Part
 
 MAX_DOCUMENTS = 128
 """Documents per rerank request; more are split into several requests and merged."""
@@ -128,13 +128,13 @@ class GLMRerank(GLMAPISettings, BaseDocumentCompressor):
 
     def _requests(
         self, documents: Sequence[str | Document], query: str, top_n: int | None
-    ) -> list[tuple[str, dict[str, Any], Any]]:
+    ) -> list[Part]:
         """``(which documents, body, reply check)`` per request of at most 128 documents."""
         if top_n is not None and (type(top_n) is not int or top_n < 1):
             msg = f"top_n must be a positive integer or None (all), not {top_n!r}"
             raise ValueError(msg)
         texts, query = self._texts(documents, query)
-        parts = []
+        parts: list[Part] = []
         for start in range(0, len(texts), MAX_DOCUMENTS):
             part = texts[start : start + MAX_DOCUMENTS]
             asked = min(top_n or len(part), len(part))  # a global top n is in each part's
@@ -163,27 +163,15 @@ class GLMRerank(GLMAPISettings, BaseDocumentCompressor):
             ValueError: For an empty or over-long text (its index named), before sending.
             GLMError: The mapped error of a failing request, naming its documents' range.
         """
-        results: list[Result] = []
-        for what, body, check in self._requests(documents, query, top_n):
-            with failing_part(what):
-                results += self._post(_PATH, body, check)
-        return best_first(results, top_n)
+        parts = self._post_parts(_PATH, self._requests(documents, query, top_n))
+        return best_first([result for part in parts for result in part], top_n)
 
     async def arerank(
         self, documents: Sequence[str | Document], query: str, top_n: int | None = None
     ) -> list[Result]:
         """Async twin of `rerank` (at most `max_concurrency` requests in flight)."""
-
-        def job(what: str, body: dict[str, Any], check: Any) -> Any:
-            async def send() -> list[Result]:
-                with failing_part(what):
-                    results: list[Result] = await self._apost(_PATH, body, check)
-                    return results
-
-            return send
-
         requests = self._requests(documents, query, top_n)
-        parts = await bounded([job(*request) for request in requests], self.max_concurrency)
+        parts = await self._apost_parts(_PATH, requests, self.max_concurrency)
         return best_first([result for part in parts for result in part], top_n)
 
     def compress_documents(
